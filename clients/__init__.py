@@ -1,0 +1,3 @@
+"""Client side: SDK, runners and the ``fewlat-client`` CLI."""
+
+__all__: list[str] = []

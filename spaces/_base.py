@@ -1,0 +1,86 @@
+"""The :class:`Space` interface every search space implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import numpy as np
+import onnx
+
+from fewlat.exceptions import NotEnumerableError, invalid_parameter
+
+__all__ = ["Space"]
+
+
+class Space(ABC):
+    """A named family of models with one canonical arch string per member.
+
+    Subclasses set :attr:`name` and implement :meth:`canonical`, :meth:`sample`,
+    :meth:`supernet` and :meth:`to_model`; finite spaces also implement
+    :meth:`enumerate`.
+    """
+
+    #: registry name, e.g. ``"nb201"``
+    name: str = ""
+    #: other names that resolve to this space (e.g. a latency-table folder name)
+    aliases: tuple[str, ...] = ()
+    #: whether :meth:`enumerate` lists every member
+    finite: bool = False
+
+    @abstractmethod
+    def canonical(self, arch: str) -> str:
+        """Validate ``arch`` and return its canonical spelling.
+
+        Raises:
+            InvalidArchError: the string is not a member of this space; the
+                message names the offending part and the accepted values.
+        """
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int) -> list[str]:
+        """Draw ``n`` canonical arch strings uniformly (with replacement) using ``rng``."""
+
+    def enumerate(self) -> Iterator[str]:
+        """Yield every member in a fixed order.
+
+        Raises:
+            NotEnumerableError: the space is not finite.
+        """
+        raise NotEnumerableError(
+            f"Space {self.name!r} has no finite member list; use sample(rng, n) instead."
+        )
+
+    @abstractmethod
+    def supernet(self) -> str:
+        """The canonical arch of the largest member (the calibration anchor)."""
+
+    @abstractmethod
+    def input_shape(self, arch: str) -> tuple[int, ...]:
+        """The NCHW input shape of ``arch`` (batch 1)."""
+
+    @abstractmethod
+    def to_model(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> onnx.ModelProto:
+        """Build ``arch`` as an ONNX model.
+
+        Args:
+            arch: any accepted spelling of a member.
+            with_weights: put random weights in the initializers so runtimes can
+                execute the model; otherwise initializers carry only their dims
+                (default: :obj:`False`).
+            seed: seed of the random weights (default: :obj:`0`).
+
+        Raises:
+            InvalidArchError: ``arch`` is not a member.
+        """
+
+    def to_onnx(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> bytes:
+        """:meth:`to_model` serialised to bytes."""
+        return self.to_model(arch, with_weights=with_weights, seed=seed).SerializeToString()
+
+    def _check_n(self, n: int) -> None:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise invalid_parameter("n", f"{type(self).__name__}.sample", "an int >= 0", n)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,217 @@
+"""A small, fast ONNX graph builder on top of :mod:`onnx.helper`.
+
+The spaces build their models with it instead of exporting from PyTorch: it
+needs no tracing, tracks NCHW shapes as it goes, and writes weights only on
+request. Without weights, every float initializer carries its dims and no data
+(the "weightless" form NNLQP publishes); shape tensors (e.g. Reshape targets)
+always carry their values because shape inference needs them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+__all__ = ["OPSET", "OnnxBuilder"]
+
+#: ONNX opset the built models declare; onnxruntime and MNN both support it.
+OPSET = 17
+
+
+class OnnxBuilder:
+    """Accumulates nodes and initializers for one model.
+
+    Args:
+        name: graph name.
+        with_weights: write random float weights into the initializers
+            (default: :obj:`False`, dims only).
+        seed: seed of the random weights (default: :obj:`0`).
+
+    Every op method takes input tensor names and returns the output tensor
+    name. :attr:`shapes` maps each tensor name to its static shape.
+    """
+
+    def __init__(self, name: str, *, with_weights: bool = False, seed: int = 0) -> None:
+        self.name = name
+        self.with_weights = with_weights
+        self._rng = np.random.default_rng(seed)
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[TensorProto] = []
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.outputs: list[onnx.ValueInfoProto] = []
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self._count = 0
+
+    # ------------------------------------------------------------------ plumbing
+    def _fresh(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}_{self._count}"
+
+    def _node(self, op: str, inputs: list[str], shape: tuple[int, ...], **attrs) -> str:
+        out = self._fresh(op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], name=f"n{self._count}_{op}", **attrs))
+        self.shapes[out] = tuple(shape)
+        return out
+
+    def weight(self, shape: tuple[int, ...], *, fill: float | None = None, std: float = 0.05) -> str:
+        """Add a float initializer; random normal (or ``fill``) only when weights are on."""
+        name = self._fresh("w")
+        if self.with_weights:
+            if fill is None:
+                arr = self._rng.normal(0.0, std, size=shape).astype(np.float32)
+            else:
+                arr = np.full(shape, fill, dtype=np.float32)
+            tensor = numpy_helper.from_array(arr, name)
+        else:
+            tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=list(shape))
+        self.initializers.append(tensor)
+        self.shapes[name] = tuple(shape)
+        return name
+
+    def const_i64(self, values: list[int]) -> str:
+        """Add an int64 initializer that always carries its values (shape operands)."""
+        name = self._fresh("shape")
+        self.initializers.append(numpy_helper.from_array(np.asarray(values, np.int64), name))
+        self.shapes[name] = (len(values),)
+        return name
+
+    def input(self, shape: tuple[int, ...], name: str = "input") -> str:
+        """Declare the float graph input."""
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        self.shapes[name] = tuple(shape)
+        return name
+
+    def output(self, x: str, name: str = "output") -> str:
+        """Declare ``x`` as the graph output (through an Identity named ``name``)."""
+        self.nodes.append(helper.make_node("Identity", [x], [name], name="output_identity"))
+        self.shapes[name] = self.shapes[x]
+        self.outputs.append(
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, list(self.shapes[x]))
+        )
+        return name
+
+    def build(self) -> onnx.ModelProto:
+        """Return the finished :class:`onnx.ModelProto` (opset :data:`OPSET`)."""
+        graph = helper.make_graph(
+            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers
+        )
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fewlat"
+        )
+        model.ir_version = 8
+        return model
+
+    # ------------------------------------------------------------------ layers
+    def conv(
+        self,
+        x: str,
+        out_channels: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        groups: int = 1,
+        padding: int | None = None,
+        bias: bool = False,
+    ) -> str:
+        """2-D convolution with square kernel; ``padding`` defaults to ``kernel // 2``."""
+        n, c, h, w = self.shapes[x]
+        pad = kernel // 2 if padding is None else padding
+        if c % groups or out_channels % groups:
+            raise ValueError(f"conv groups={groups} must divide {c} and {out_channels}")
+        inputs = [x, self.weight((out_channels, c // groups, kernel, kernel))]
+        if bias:
+            inputs.append(self.weight((out_channels,), fill=0.0))
+        oh = (h + 2 * pad - kernel) // stride + 1
+        ow = (w + 2 * pad - kernel) // stride + 1
+        return self._node(
+            "Conv", inputs, (n, out_channels, oh, ow),
+            kernel_shape=[kernel, kernel], strides=[stride, stride],
+            pads=[pad, pad, pad, pad], group=groups,
+        )
+
+    def bn(self, x: str) -> str:
+        """BatchNormalization with identity statistics when weights are on."""
+        c = self.shapes[x][1]
+        scale = self.weight((c,), fill=1.0)
+        shift = self.weight((c,), fill=0.0)
+        mean = self.weight((c,), fill=0.0)
+        var = self.weight((c,), fill=1.0)
+        return self._node(
+            "BatchNormalization", [x, scale, shift, mean, var], self.shapes[x], epsilon=1e-5
+        )
+
+    def relu(self, x: str) -> str:
+        return self._node("Relu", [x], self.shapes[x])
+
+    def hard_swish(self, x: str) -> str:
+        return self._node("HardSwish", [x], self.shapes[x])
+
+    def hard_sigmoid(self, x: str) -> str:
+        """PyTorch's ``hardsigmoid``: relu6(x + 3) / 6."""
+        return self._node("HardSigmoid", [x], self.shapes[x], alpha=1.0 / 6.0, beta=0.5)
+
+    def act(self, x: str, kind: str) -> str:
+        """Apply ``"relu"``, ``"h_swish"`` or ``"none"``."""
+        if kind == "relu":
+            return self.relu(x)
+        if kind == "h_swish":
+            return self.hard_swish(x)
+        if kind == "none":
+            return x
+        raise ValueError(f"unknown activation {kind!r}")
+
+    def add(self, a: str, b: str) -> str:
+        return self._node("Add", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
+
+    def mul(self, a: str, b: str) -> str:
+        return self._node("Mul", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
+
+    def avg_pool(
+        self, x: str, kernel: int, *, stride: int, padding: int = 0,
+        count_include_pad: bool = False,
+    ) -> str:
+        n, c, h, w = self.shapes[x]
+        oh = (h + 2 * padding - kernel) // stride + 1
+        ow = (w + 2 * padding - kernel) // stride + 1
+        return self._node(
+            "AveragePool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
+            strides=[stride, stride], pads=[padding] * 4,
+            count_include_pad=int(count_include_pad),
+        )
+
+    def max_pool(self, x: str, kernel: int, *, stride: int, padding: int = 0) -> str:
+        n, c, h, w = self.shapes[x]
+        oh = (h + 2 * padding - kernel) // stride + 1
+        ow = (w + 2 * padding - kernel) // stride + 1
+        return self._node(
+            "MaxPool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
+            strides=[stride, stride], pads=[padding] * 4,
+        )
+
+    def global_avg_pool(self, x: str) -> str:
+        n, c = self.shapes[x][:2]
+        return self._node("GlobalAveragePool", [x], (n, c, 1, 1))
+
+    def flatten(self, x: str) -> str:
+        shape = self.shapes[x]
+        return self._node("Flatten", [x], (shape[0], int(np.prod(shape[1:]))), axis=1)
+
+    def gemm(self, x: str, out_features: int) -> str:
+        """Fully connected layer ``x @ W.T + b`` on a 2-D input."""
+        n, k = self.shapes[x]
+        w = self.weight((out_features, k))
+        b = self.weight((out_features,), fill=0.0)
+        return self._node("Gemm", [x, w, b], (n, out_features), transB=1)
+
+    def channel_shuffle(self, x: str, groups: int) -> str:
+        """ShuffleNet channel shuffle: Reshape → Transpose → Reshape."""
+        n, c, h, w = self.shapes[x]
+        y = self._node("Reshape", [x, self.const_i64([n, groups, c // groups, h, w])],
+                       (n, groups, c // groups, h, w))
+        y = self._node("Transpose", [y], (n, c // groups, groups, h, w), perm=[0, 2, 1, 3, 4])
+        return self._node("Reshape", [y, self.const_i64([n, c, h, w])], (n, c, h, w))
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(d) for d in np.broadcast_shapes(a, b))
