@@ -48,7 +48,8 @@ class OnnxBuilder:
         self._count += 1
         return f"{prefix}_{self._count}"
 
-    def _node(self, op: str, inputs: list[str], shape: tuple[int, ...], **attrs) -> str:
+    def node(self, op: str, inputs: list[str], shape: tuple[int, ...], **attrs) -> str:
+        """Append a generic node with one output of static ``shape``; returns its name."""
         out = self._fresh(op.lower())
         self.nodes.append(helper.make_node(op, inputs, [out], name=f"n{self._count}_{op}", **attrs))
         self.shapes[out] = tuple(shape)
@@ -124,7 +125,7 @@ class OnnxBuilder:
             inputs.append(self.weight((out_channels,), fill=0.0))
         oh = (h + 2 * pad - kernel) // stride + 1
         ow = (w + 2 * pad - kernel) // stride + 1
-        return self._node(
+        return self.node(
             "Conv", inputs, (n, out_channels, oh, ow),
             kernel_shape=[kernel, kernel], strides=[stride, stride],
             pads=[pad, pad, pad, pad], group=groups,
@@ -137,19 +138,19 @@ class OnnxBuilder:
         shift = self.weight((c,), fill=0.0)
         mean = self.weight((c,), fill=0.0)
         var = self.weight((c,), fill=1.0)
-        return self._node(
+        return self.node(
             "BatchNormalization", [x, scale, shift, mean, var], self.shapes[x], epsilon=1e-5
         )
 
     def relu(self, x: str) -> str:
-        return self._node("Relu", [x], self.shapes[x])
+        return self.node("Relu", [x], self.shapes[x])
 
     def hard_swish(self, x: str) -> str:
-        return self._node("HardSwish", [x], self.shapes[x])
+        return self.node("HardSwish", [x], self.shapes[x])
 
     def hard_sigmoid(self, x: str) -> str:
         """PyTorch's ``hardsigmoid``: relu6(x + 3) / 6."""
-        return self._node("HardSigmoid", [x], self.shapes[x], alpha=1.0 / 6.0, beta=0.5)
+        return self.node("HardSigmoid", [x], self.shapes[x], alpha=1.0 / 6.0, beta=0.5)
 
     def act(self, x: str, kind: str) -> str:
         """Apply ``"relu"``, ``"h_swish"`` or ``"none"``."""
@@ -162,10 +163,10 @@ class OnnxBuilder:
         raise ValueError(f"unknown activation {kind!r}")
 
     def add(self, a: str, b: str) -> str:
-        return self._node("Add", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
+        return self.node("Add", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
 
     def mul(self, a: str, b: str) -> str:
-        return self._node("Mul", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
+        return self.node("Mul", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
 
     def avg_pool(
         self, x: str, kernel: int, *, stride: int, padding: int = 0,
@@ -174,7 +175,7 @@ class OnnxBuilder:
         n, c, h, w = self.shapes[x]
         oh = (h + 2 * padding - kernel) // stride + 1
         ow = (w + 2 * padding - kernel) // stride + 1
-        return self._node(
+        return self.node(
             "AveragePool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
             strides=[stride, stride], pads=[padding] * 4,
             count_include_pad=int(count_include_pad),
@@ -184,33 +185,33 @@ class OnnxBuilder:
         n, c, h, w = self.shapes[x]
         oh = (h + 2 * padding - kernel) // stride + 1
         ow = (w + 2 * padding - kernel) // stride + 1
-        return self._node(
+        return self.node(
             "MaxPool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
             strides=[stride, stride], pads=[padding] * 4,
         )
 
     def global_avg_pool(self, x: str) -> str:
         n, c = self.shapes[x][:2]
-        return self._node("GlobalAveragePool", [x], (n, c, 1, 1))
+        return self.node("GlobalAveragePool", [x], (n, c, 1, 1))
 
     def flatten(self, x: str) -> str:
         shape = self.shapes[x]
-        return self._node("Flatten", [x], (shape[0], int(np.prod(shape[1:]))), axis=1)
+        return self.node("Flatten", [x], (shape[0], int(np.prod(shape[1:]))), axis=1)
 
     def gemm(self, x: str, out_features: int) -> str:
         """Fully connected layer ``x @ W.T + b`` on a 2-D input."""
         n, k = self.shapes[x]
         w = self.weight((out_features, k))
         b = self.weight((out_features,), fill=0.0)
-        return self._node("Gemm", [x, w, b], (n, out_features), transB=1)
+        return self.node("Gemm", [x, w, b], (n, out_features), transB=1)
 
     def channel_shuffle(self, x: str, groups: int) -> str:
         """ShuffleNet channel shuffle: Reshape → Transpose → Reshape."""
         n, c, h, w = self.shapes[x]
-        y = self._node("Reshape", [x, self.const_i64([n, groups, c // groups, h, w])],
+        y = self.node("Reshape", [x, self.const_i64([n, groups, c // groups, h, w])],
                        (n, groups, c // groups, h, w))
-        y = self._node("Transpose", [y], (n, c // groups, groups, h, w), perm=[0, 2, 1, 3, 4])
-        return self._node("Reshape", [y, self.const_i64([n, c, h, w])], (n, c, h, w))
+        y = self.node("Transpose", [y], (n, c // groups, groups, h, w), perm=[0, 2, 1, 3, 4])
+        return self.node("Reshape", [y, self.const_i64([n, c, h, w])], (n, c, h, w))
 
 
 def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
