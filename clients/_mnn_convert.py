@@ -41,8 +41,17 @@ def convert_onnx_to_mnn(onnx_bytes: bytes) -> bytes:
         dst = os.path.join(tmp, "model.mnn")
         with open(src, "wb") as f:
             f.write(onnx_bytes)
-        args = ["mnnconvert", "-f", "ONNX", "--modelFile", src, "--MNNModel", dst,
-                "--bizCode", "fewlat"]
+        args = [
+            "mnnconvert",
+            "-f",
+            "ONNX",
+            "--modelFile",
+            src,
+            "--MNNModel",
+            dst,
+            "--bizCode",
+            "fewlat",
+        ]
         with _quiet_stdout():
             ok = _tools.mnnconvert(args)
         if not ok or not os.path.exists(dst) or os.path.getsize(dst) == 0:

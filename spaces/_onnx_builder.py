@@ -55,7 +55,9 @@ class OnnxBuilder:
         self.shapes[out] = tuple(shape)
         return out
 
-    def weight(self, shape: tuple[int, ...], *, fill: float | None = None, std: float = 0.05) -> str:
+    def weight(
+        self, shape: tuple[int, ...], *, fill: float | None = None, std: float = 0.05
+    ) -> str:
         """Add a float initializer; random normal (or ``fill``) only when weights are on."""
         name = self._fresh("w")
         if self.with_weights:
@@ -126,9 +128,13 @@ class OnnxBuilder:
         oh = (h + 2 * pad - kernel) // stride + 1
         ow = (w + 2 * pad - kernel) // stride + 1
         return self.node(
-            "Conv", inputs, (n, out_channels, oh, ow),
-            kernel_shape=[kernel, kernel], strides=[stride, stride],
-            pads=[pad, pad, pad, pad], group=groups,
+            "Conv",
+            inputs,
+            (n, out_channels, oh, ow),
+            kernel_shape=[kernel, kernel],
+            strides=[stride, stride],
+            pads=[pad, pad, pad, pad],
+            group=groups,
         )
 
     def bn(self, x: str) -> str:
@@ -169,15 +175,24 @@ class OnnxBuilder:
         return self.node("Mul", [a, b], _broadcast(self.shapes[a], self.shapes[b]))
 
     def avg_pool(
-        self, x: str, kernel: int, *, stride: int, padding: int = 0,
+        self,
+        x: str,
+        kernel: int,
+        *,
+        stride: int,
+        padding: int = 0,
         count_include_pad: bool = False,
     ) -> str:
         n, c, h, w = self.shapes[x]
         oh = (h + 2 * padding - kernel) // stride + 1
         ow = (w + 2 * padding - kernel) // stride + 1
         return self.node(
-            "AveragePool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
-            strides=[stride, stride], pads=[padding] * 4,
+            "AveragePool",
+            [x],
+            (n, c, oh, ow),
+            kernel_shape=[kernel, kernel],
+            strides=[stride, stride],
+            pads=[padding] * 4,
             count_include_pad=int(count_include_pad),
         )
 
@@ -186,8 +201,12 @@ class OnnxBuilder:
         oh = (h + 2 * padding - kernel) // stride + 1
         ow = (w + 2 * padding - kernel) // stride + 1
         return self.node(
-            "MaxPool", [x], (n, c, oh, ow), kernel_shape=[kernel, kernel],
-            strides=[stride, stride], pads=[padding] * 4,
+            "MaxPool",
+            [x],
+            (n, c, oh, ow),
+            kernel_shape=[kernel, kernel],
+            strides=[stride, stride],
+            pads=[padding] * 4,
         )
 
     def global_avg_pool(self, x: str) -> str:
@@ -208,8 +227,11 @@ class OnnxBuilder:
     def channel_shuffle(self, x: str, groups: int) -> str:
         """ShuffleNet channel shuffle: Reshape → Transpose → Reshape."""
         n, c, h, w = self.shapes[x]
-        y = self.node("Reshape", [x, self.const_i64([n, groups, c // groups, h, w])],
-                       (n, groups, c // groups, h, w))
+        y = self.node(
+            "Reshape",
+            [x, self.const_i64([n, groups, c // groups, h, w])],
+            (n, groups, c // groups, h, w),
+        )
         y = self.node("Transpose", [y], (n, c // groups, groups, h, w), perm=[0, 2, 1, 3, 4])
         return self.node("Reshape", [y, self.const_i64([n, c, h, w])], (n, c, h, w))
 

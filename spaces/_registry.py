@@ -22,8 +22,13 @@ def _spaces() -> dict[str, Space]:
     from fewlat.spaces.zoo import ZooSpace
 
     by_name: dict[str, Space] = {}
-    for space in (NB201Space(), FBNetSpace(), OFAMobileNetV3Space(), ResNetPruneSpace(),
-                  ZooSpace()):
+    for space in (
+        NB201Space(),
+        FBNetSpace(),
+        OFAMobileNetV3Space(),
+        ResNetPruneSpace(),
+        ZooSpace(),
+    ):
         for key in (space.name, *space.aliases):
             by_name[key] = space
     return by_name

@@ -1,0 +1,42 @@
+"""What both console scripts share: turning fewlat errors into one-line exits."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+
+from fewlat.exceptions import FewlatError
+
+__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors"]
+
+#: exit status of a command rejected for bad input (typer uses 2 for bad usage)
+EXIT_INPUT_ERROR = 1
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    print(f"error: {message}", file=sys.stderr)
+    return typer.Exit(EXIT_INPUT_ERROR)
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so fewlat and OS errors exit non-zero with one line, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except FewlatError as err:
+            raise fail(str(err)) from None
+        except OSError as err:
+            where = f" {err.filename!r}" if err.filename else ""
+            raise fail(f"{err.strerror or err}{where}") from None
+
+    return wrapper

@@ -1,0 +1,256 @@
+"""ONNX → :class:`ModelGraph`: the one entry point :func:`encode`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import onnx
+
+from fewlat.exceptions import (
+    InvalidModelError,
+    SymbolicShapeError,
+    UnsupportedModelError,
+    invalid_parameter,
+)
+from fewlat.meta.graph._attrs import dtype_size_bytes, normalize_attrs
+from fewlat.meta.graph._costs import node_macs_flops
+from fewlat.meta.graph._load import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, load_model
+from fewlat.meta.graph._model_graph import ModelGraph, Node, Shape
+from fewlat.meta.graph._shapes import infer_tensor_shapes
+from fewlat.meta.graph._topology import longest_path_lengths, topological_order
+
+__all__ = ["encode"]
+
+_T = onnx.TensorProto
+#: element types whose constant inputs count as parameters (weights)
+_WEIGHT_TYPES = frozenset({_T.FLOAT, _T.FLOAT16, _T.BFLOAT16, _T.DOUBLE, _T.INT8, _T.UINT8})
+
+
+def encode(
+    model: bytes | bytearray | memoryview | onnx.ModelProto,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> ModelGraph:
+    """Reduce an ONNX model to a :class:`ModelGraph`.
+
+    Works on weightless models (initializers with dims only) and on old-IR
+    models whose initializers are also listed as graph inputs. Constants and
+    subgraphs computed only from constants (e.g. ``ConstantOfShape`` weights,
+    ``Shape``→``Gather``→``Concat`` chains on static shapes) are folded: they
+    are not nodes, and the float constants they feed count as parameters.
+
+    Args:
+        model: serialised ONNX bytes or a ``ModelProto`` (not mutated).
+        input_shapes: static shape per graph input name, overriding the declared
+            one; required for inputs with symbolic or unknown dims
+            (default: :obj:`None`).
+        max_bytes: byte-size limit (default: 256 MB).
+        max_nodes: node-count limit (default: 100,000).
+
+    Returns:
+        The model graph with per-node costs and totals.
+
+    Raises:
+        InvalidModelError: undecodable bytes, an empty or malformed graph (cycle,
+            dangling input, tensor assigned twice), or no computation.
+        SymbolicShapeError: an input has symbolic dims and no override.
+        UnsafeModelError: external-data references.
+        UnsupportedModelError: subgraphs (If/Loop/Scan) or non-tensor inputs.
+        ModelTooLargeError: over ``max_bytes`` or ``max_nodes``.
+        InvalidParameterError: ``input_shapes`` names an unknown input or is not
+            a sequence of positive ints.
+    """
+    proto = load_model(model, max_bytes=max_bytes, max_nodes=max_nodes)
+    try:
+        return _encode(proto, input_shapes)
+    except UnicodeDecodeError as err:  # proto2 strings are only decoded when read
+        raise InvalidModelError(
+            f"The model holds a name or attribute that is not valid UTF-8 ({err.reason} at byte"
+            f" {err.start}); the file is probably corrupt."
+        ) from None
+
+
+def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None) -> ModelGraph:
+    graph = proto.graph
+    init_names = {t.name for t in graph.initializer}
+    shapes_in = _resolve_input_shapes(graph, init_names, input_shapes)
+
+    nodes = graph.node
+    order = topological_order(nodes, [*init_names, *shapes_in])
+    shapes, elem_types = infer_tensor_shapes(proto, order, shapes_in)
+
+    size_of: dict[str, int] = {}
+
+    def nbytes(name: str) -> int:
+        size = size_of.get(name)
+        if size is None:
+            size = _numel(shapes.get(name)) * dtype_size_bytes(elem_types.get(name, _T.FLOAT))
+            size_of[name] = size
+        return size
+
+    constant = set(init_names)
+    producer: dict[str, int] = {}
+    out_nodes: list[Node] = []
+    preds: list[list[int]] = []
+    edges: dict[tuple[int, int], int] = {}
+    weight_names: set[str] = set()
+    activation = dict.fromkeys(shapes_in)
+    unknown = 0
+
+    for idx in order:
+        node = nodes[idx]
+        ins = [i for i in node.input if i]
+        if _is_constant(node, ins, constant, shapes):
+            constant.update(o for o in node.output if o)
+            continue
+        data_inputs = tuple(i for i in ins if i not in constant)
+        weights = [
+            i
+            for i in ins
+            if i in constant
+            and elem_types.get(i, _T.FLOAT) in _WEIGHT_TYPES
+            and node.op_type not in ("Reshape", "Expand", "Tile", "Resize", "Upsample")
+        ]
+        outs = tuple(o for o in node.output if o)
+        in_shapes = [shapes.get(i) if i else None for i in node.input]
+        out_shapes = tuple(shapes.get(o) for o in outs)
+        unknown += sum(s is None for s in out_shapes)
+        attrs = normalize_attrs(
+            node, in_shapes[0] if in_shapes else None, in_shapes[1] if len(in_shapes) > 1 else None
+        )
+        macs, flops = node_macs_flops(node.op_type, attrs, in_shapes, out_shapes)
+        me = len(out_nodes)
+        my_preds: list[int] = []
+        for name in data_inputs:
+            src = producer.get(name)
+            if src is not None and (src, me) not in edges:
+                edges[(src, me)] = nbytes(name)
+                my_preds.append(src)
+        preds.append(my_preds)
+        for o in outs:
+            producer[o] = me
+            activation[o] = None
+        weight_names.update(weights)
+        out_nodes.append(
+            Node(
+                name=node.name or f"{node.op_type}_{idx}",
+                op=node.op_type
+                if node.domain in ("", "ai.onnx")
+                else f"{node.domain}.{node.op_type}",
+                attrs=attrs,
+                inputs=data_inputs,
+                outputs=outs,
+                input_shapes=tuple(shapes.get(i) for i in data_inputs),
+                output_shapes=out_shapes,
+                weight_shapes=tuple(shapes.get(w, ()) for w in weights),
+                macs=macs,
+                flops=flops,
+                params=sum(_numel(shapes.get(w)) for w in weights),
+                bytes_read=sum(nbytes(i) for i in ins),
+                bytes_written=sum(nbytes(o) for o in outs),
+            )
+        )
+
+    if not out_nodes:
+        raise InvalidModelError(
+            "The model computes nothing from its inputs (every node folds to a constant)."
+        )
+    depth = longest_path_lengths(preds)
+    return ModelGraph(
+        nodes=tuple(out_nodes),
+        edges=tuple(edges),
+        edge_bytes=tuple(edges.values()),
+        inputs=shapes_in,
+        outputs={vi.name: shapes.get(vi.name) for vi in graph.output},
+        macs=sum(n.macs for n in out_nodes),
+        flops=sum(n.flops for n in out_nodes),
+        params=sum(_numel(shapes.get(w)) for w in weight_names),
+        activation_bytes=sum(nbytes(a) for a in activation),
+        depth=max(depth),
+        unknown_shapes=unknown,
+    )
+
+
+def _numel(shape: Shape | None) -> int:
+    if shape is None:
+        return 0
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _is_constant(
+    node: onnx.NodeProto, ins: list[str], constant: set[str], shapes: Mapping[str, Shape]
+) -> bool:
+    """Whether the node's outputs are fixed before any input arrives."""
+    if not ins:
+        return True  # Constant, RandomNormal …: no data input
+    if all(i in constant for i in ins):
+        return True
+    return node.op_type in ("Shape", "Size") and ins[0] in shapes
+
+
+def _resolve_input_shapes(
+    graph: onnx.GraphProto,
+    init_names: set[str],
+    overrides: Mapping[str, Sequence[int]] | None,
+) -> dict[str, Shape]:
+    real = [vi for vi in graph.input if vi.name not in init_names]
+    names = [vi.name for vi in real]
+    overrides = dict(overrides or {})
+    for name, shape in overrides.items():
+        if name not in names:
+            raise invalid_parameter(
+                "input_shapes", "encode", f"keyed by graph input names {names}", name
+            )
+        if (
+            not isinstance(shape, Sequence)
+            or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise invalid_parameter(
+                "input_shapes", "encode", "a mapping to sequences of positive ints", {name: shape}
+            )
+    resolved: dict[str, Shape] = {}
+    for vi in real:
+        if vi.type.WhichOneof("value") != "tensor_type":
+            raise UnsupportedModelError(
+                f"Graph input {vi.name!r} is not a tensor; only tensor inputs are supported."
+            )
+        declared = _declared_dims(vi)
+        if vi.name in overrides:
+            shape = tuple(int(d) for d in overrides[vi.name])
+            if declared is not None and len(declared) != len(shape):
+                raise invalid_parameter(
+                    "input_shapes",
+                    "encode",
+                    f"of rank {len(declared)} for input {vi.name!r} (declared {declared})",
+                    shape,
+                )
+            resolved[vi.name] = shape
+        elif declared is not None and all(isinstance(d, int) and d > 0 for d in declared):
+            resolved[vi.name] = tuple(declared)  # type: ignore[arg-type]
+        else:
+            shown = "unknown" if declared is None else "x".join(str(d) for d in declared)
+            raise SymbolicShapeError(
+                f"Input {vi.name!r} has no static shape (declared: {shown}). Pass"
+                f" input_shapes={{{vi.name!r}: (1, 3, 224, 224)}} (CLI: --input-shape"
+                f" {vi.name}=1x3x224x224) with its real dims."
+            )
+    if not resolved:
+        raise InvalidModelError("The model has no graph inputs besides its initializers.")
+    return resolved
+
+
+def _declared_dims(vi: onnx.ValueInfoProto) -> list[int | str] | None:
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return None
+    dims: list[int | str] = []
+    for d in tt.shape.dim:
+        kind = d.WhichOneof("value")
+        dims.append(d.dim_value if kind == "dim_value" else (d.dim_param or "?"))
+    return dims

@@ -1,0 +1,395 @@
+"""Static tensor shapes: onnx shape inference first, fewlat's own rules where it fails.
+
+Order of sources for each tensor:
+
+1. initializers (their dims) and graph inputs (declared, or the caller's override);
+2. :func:`onnx.shape_inference.infer_shapes` with data propagation, run on a
+   stripped copy of the model (large tensors keep only their dims);
+3. :func:`propagate`'s own rules for common ops, then shapes the model itself
+   declares in ``value_info``, then — for an op fewlat does not know, with one
+   data input and one output — the input shape (a documented guess);
+4. another onnx pass seeded with what step 3 filled in, so standard ops
+   downstream of an unknown op get shapes again (at most two extra passes).
+
+A tensor whose shape no source knows is absent from the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+from fewlat.meta.graph._attrs import raw_attrs, spatial_geometry
+
+__all__ = ["Shape", "infer_tensor_shapes"]
+
+Shape = tuple[int, ...]
+
+#: tensors up to this many elements keep their values for data propagation
+_SMALL_TENSOR = 4096
+
+_SAME_SHAPE = frozenset(
+    {
+        "Abs",
+        "BatchNormalization",
+        "Cast",
+        "Ceil",
+        "Celu",
+        "Clip",
+        "Dropout",
+        "Elu",
+        "Erf",
+        "Exp",
+        "Floor",
+        "Gelu",
+        "HardSigmoid",
+        "HardSwish",
+        "Hardmax",
+        "Identity",
+        "InstanceNormalization",
+        "LRN",
+        "LayerNormalization",
+        "LeakyRelu",
+        "Log",
+        "LogSoftmax",
+        "Mish",
+        "Neg",
+        "Not",
+        "PRelu",
+        "Reciprocal",
+        "Relu",
+        "Round",
+        "Selu",
+        "Shrink",
+        "Sigmoid",
+        "Sign",
+        "Softmax",
+        "Softplus",
+        "Softsign",
+        "Sqrt",
+        "Tanh",
+        "ThresholdedRelu",
+        "GroupNormalization",
+        "Sin",
+        "Cos",
+    }
+)
+_BROADCAST = frozenset(
+    {
+        "Add",
+        "And",
+        "Div",
+        "Equal",
+        "Greater",
+        "GreaterOrEqual",
+        "Less",
+        "LessOrEqual",
+        "Max",
+        "Mean",
+        "Min",
+        "Mod",
+        "Mul",
+        "Or",
+        "Pow",
+        "Sub",
+        "Sum",
+        "Where",
+        "Xor",
+        "BitShift",
+    }
+)
+
+
+def infer_tensor_shapes(
+    model: onnx.ModelProto,
+    order: Sequence[int],
+    input_shapes: dict[str, Shape],
+) -> tuple[dict[str, Shape], dict[str, int]]:
+    """Static shape and element type of every tensor whose shape can be known.
+
+    Args:
+        model: the parsed model.
+        order: node indices in topological order.
+        input_shapes: the static shape of every real (non-initializer) graph input.
+
+    Returns:
+        ``(shapes, elem_types)`` keyed by tensor name.
+    """
+    graph = model.graph
+    shapes: dict[str, Shape] = {}
+    elem_types: dict[str, int] = {}
+    consts = _LazyConstants()
+    for t in graph.initializer:
+        shapes[t.name] = tuple(t.dims)
+        elem_types[t.name] = t.data_type
+        consts.add(t.name, t)
+    for vi in graph.input:
+        if vi.name in input_shapes:
+            shapes[vi.name] = input_shapes[vi.name]
+            elem_types[vi.name] = vi.type.tensor_type.elem_type or onnx.TensorProto.FLOAT
+    for node in graph.node:
+        if node.op_type == "Constant" and node.output:
+            for attr in node.attribute:
+                if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
+                    consts.add(node.output[0], attr.t)
+    declared = {vi.name: vi for vi in graph.value_info}
+
+    stripped = _stripped_copy(model, order, input_shapes)
+    for _ in range(3):
+        _collect(_run_onnx_inference(stripped), shapes, elem_types)
+        added = propagate([graph.node[i] for i in order], shapes, elem_types, consts, declared)
+        if not added:
+            break
+        stripped.graph.value_info.extend(
+            helper.make_tensor_value_info(name, elem_types.get(name, 1), list(shapes[name]))
+            for name in added
+        )
+    return shapes, elem_types
+
+
+def _numel(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
+
+
+class _LazyConstants:
+    """Values of small constant tensors, decoded only when a shape rule asks."""
+
+    def __init__(self) -> None:
+        self._protos: dict[str, onnx.TensorProto] = {}
+        self._values: dict[str, np.ndarray | None] = {}
+
+    def add(self, name: str, tensor: onnx.TensorProto) -> None:
+        if _numel(tensor.dims) <= _SMALL_TENSOR and tensor.data_type != onnx.TensorProto.STRING:
+            self._protos[name] = tensor
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._protos
+
+    def get(self, name: str) -> np.ndarray | None:
+        if name not in self._values:
+            proto = self._protos.get(name)
+            self._values[name] = None if proto is None else _tensor_value(proto)
+        return self._values[name]
+
+
+def _tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
+    try:
+        arr = numpy_helper.to_array(t)
+    except Exception:  # dims-only (weightless) or malformed tensor: no value
+        return None
+    return arr if arr.size == _numel(t.dims) else None
+
+
+def _stripped_copy(
+    model: onnx.ModelProto, order: Sequence[int], input_shapes: dict[str, Shape]
+) -> onnx.ModelProto:
+    graph = model.graph
+    out = onnx.ModelProto(ir_version=max(model.ir_version, 4))
+    out.opset_import.extend(model.opset_import)
+    g = out.graph
+    g.name = graph.name or "fewlat"
+    g.node.extend(graph.node[i] for i in order)
+    for t in graph.initializer:
+        if _numel(t.dims) <= _SMALL_TENSOR:
+            g.initializer.append(t)
+        else:
+            g.initializer.append(onnx.TensorProto(name=t.name, data_type=t.data_type, dims=t.dims))
+    for vi in graph.input:
+        if vi.name in input_shapes:
+            elem = vi.type.tensor_type.elem_type or onnx.TensorProto.FLOAT
+            g.input.append(
+                helper.make_tensor_value_info(vi.name, elem, list(input_shapes[vi.name]))
+            )
+    for vi in graph.output:
+        g.output.append(helper.make_empty_tensor_value_info(vi.name))
+    return out
+
+
+def _run_onnx_inference(model: onnx.ModelProto) -> onnx.ModelProto | None:
+    try:
+        return shape_inference.infer_shapes(
+            model, check_type=False, strict_mode=False, data_prop=True
+        )
+    except Exception:  # onnx raises several types (InferenceError, ValidationError, RuntimeError)
+        return None
+
+
+def _static_shape(vi: onnx.ValueInfoProto) -> Shape | None:
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return None
+    dims = []
+    for d in tt.shape.dim:
+        if d.WhichOneof("value") != "dim_value" or d.dim_value < 0:
+            return None
+        dims.append(int(d.dim_value))
+    return tuple(dims)
+
+
+def _collect(
+    inferred: onnx.ModelProto | None, shapes: dict[str, Shape], elem_types: dict[str, int]
+) -> None:
+    if inferred is None:
+        return
+    for vi in (*inferred.graph.value_info, *inferred.graph.output):
+        if vi.name in shapes:
+            continue
+        shape = _static_shape(vi)
+        if shape is not None:
+            shapes[vi.name] = shape
+            if vi.type.tensor_type.elem_type:
+                elem_types[vi.name] = vi.type.tensor_type.elem_type
+
+
+def propagate(
+    nodes: Sequence[onnx.NodeProto],
+    shapes: dict[str, Shape],
+    elem_types: dict[str, int],
+    consts: _LazyConstants,
+    declared: dict[str, onnx.ValueInfoProto],
+) -> list[str]:
+    """Fill in output shapes the earlier sources left unknown; return the names added."""
+    added: list[str] = []
+    for node in nodes:
+        outs = [o for o in node.output if o]
+        if not outs or all(o in shapes for o in outs):
+            continue
+        ins = [shapes.get(i) if i else None for i in node.input]
+        try:
+            result = _rule(node, ins, consts)
+        except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError):
+            result = None
+        for k, name in enumerate(outs):
+            if name in shapes:
+                continue
+            shape = result[k] if result is not None and k < len(result) else None
+            if shape is None and name in declared:
+                shape = _static_shape(declared[name])
+            if shape is None and k == 0 and len(outs) == 1:
+                data_ins = [
+                    s for i, s in zip(node.input, ins, strict=False) if i and i not in consts
+                ]
+                if len(data_ins) == 1 and data_ins[0] is not None and result is None:
+                    shape = data_ins[0]  # unknown op: assume it keeps the shape
+            if shape is not None:
+                shapes[name] = tuple(int(d) for d in shape)
+                first = next((i for i in node.input if i), None)
+                elem_types.setdefault(name, elem_types.get(first, 1) if first else 1)
+                added.append(name)
+    return added
+
+
+def _rule(
+    node: onnx.NodeProto, ins: list[Shape | None], consts: _LazyConstants
+) -> list[Shape | None] | None:
+    op = node.op_type
+    x = ins[0] if ins else None
+    if op == "Dropout":  # output and mask share the input's shape
+        return [x, x] if x is not None else None
+    if op in _SAME_SHAPE:
+        return [x] if x is not None else None
+    if op in _BROADCAST:
+        if any(s is None for s in ins):
+            return None
+        return [tuple(np.broadcast_shapes(*ins))]
+    attrs = raw_attrs(node)
+    if x is None:
+        return None
+    if op in ("Conv", "MaxPool", "AveragePool", "LpPool", "ConvTranspose"):
+        w = ins[1] if len(ins) > 1 else None
+        geom = spatial_geometry(op, attrs, x, w)
+        if geom is None:
+            return None
+        rank = len(geom["kernel"])
+        spatial = []
+        for j in range(rank):
+            size, k = x[2 + j], geom["kernel"][j]
+            s, d = geom["strides"][j], geom["dilations"][j]
+            pad = geom["pads"][j] + geom["pads"][j + rank]
+            if op == "ConvTranspose":
+                extra = tuple(attrs.get("output_padding", (0,) * rank))[j]
+                spatial.append(s * (size - 1) + extra + (k - 1) * d + 1 - pad)
+            else:
+                eff = (k - 1) * d + 1
+                num = size + pad - eff
+                ceil = attrs.get("ceil_mode", 0)
+                spatial.append((-(-num // s) if ceil else num // s) + 1)
+        if op == "Conv":
+            channels = w[0]
+        elif op == "ConvTranspose":
+            channels = w[1] * attrs.get("group", 1)
+        else:
+            channels = x[1]
+        return [(x[0], channels, *spatial)]
+    if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
+        return [(x[0], x[1], *([1] * (len(x) - 2)))]
+    if op == "Flatten":
+        axis = (
+            attrs.get("axis", 1) % max(len(x), 1)
+            if attrs.get("axis", 1) < 0
+            else attrs.get("axis", 1)
+        )
+        return [(prod(x[:axis]), prod(x[axis:]))]
+    if op == "Gemm":
+        b = ins[1]
+        if b is None:
+            return None
+        m = x[1] if attrs.get("transA", 0) else x[0]
+        n = b[0] if attrs.get("transB", 0) else b[1]
+        return [(m, n)]
+    if op == "MatMul":
+        b = ins[1]
+        if b is None:
+            return None
+        a2 = (1, *x) if len(x) == 1 else x
+        b2 = (*b, 1) if len(b) == 1 else b
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+        out = (*batch, a2[-2], b2[-1])
+        if len(x) == 1:
+            out = out[:-2] + out[-1:]
+        if len(b) == 1:
+            out = out[:-1]
+        return [tuple(out)]
+    if op == "Transpose":
+        perm = attrs.get("perm", tuple(reversed(range(len(x)))))
+        return [tuple(x[p] for p in perm)]
+    if op == "Concat":
+        if any(s is None for s in ins):
+            return None
+        axis = attrs.get("axis", 0) % len(x)
+        out = list(x)
+        out[axis] = sum(s[axis] for s in ins)
+        return [tuple(out)]
+    if op == "Reshape":
+        target = consts.get(node.input[1]) if len(node.input) > 1 else None
+        if target is None:
+            return None
+        out = [x[i] if v == 0 else int(v) for i, v in enumerate(target.tolist())]
+        if -1 in out:
+            known = prod(d for d in out if d != -1)
+            out[out.index(-1)] = prod(x) // known
+        return [tuple(out)]
+    if op in ("Squeeze", "Unsqueeze"):
+        axes = attrs.get("axes")
+        if axes is None and len(node.input) > 1:
+            axes = consts.get(node.input[1])
+            axes = None if axes is None else tuple(int(a) for a in axes.reshape(-1))
+        if op == "Squeeze":
+            if axes is None:
+                return [tuple(d for d in x if d != 1)]
+            axes = {a % len(x) for a in axes}
+            return [tuple(d for i, d in enumerate(x) if i not in axes)]
+        if axes is None:
+            return None
+        rank = len(x) + len(axes)
+        axes = {a % rank for a in axes}
+        it = iter(x)
+        return [tuple(1 if i in axes else next(it) for i in range(rank))]
+    return None
