@@ -9,6 +9,8 @@ always carry their values because shape inference needs them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -36,10 +38,10 @@ class OnnxBuilder:
         self.name = name
         self.with_weights = with_weights
         self._rng = np.random.default_rng(seed)
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[TensorProto] = []
-        self.inputs: list[onnx.ValueInfoProto] = []
-        self.outputs: list[onnx.ValueInfoProto] = []
+        self._model = onnx.ModelProto(ir_version=8, producer_name="fewlat")
+        self._model.opset_import.add(domain="", version=OPSET)
+        self._graph = self._model.graph
+        self._graph.name = name
         self.shapes: dict[str, tuple[int, ...]] = {}
         self._count = 0
 
@@ -51,7 +53,9 @@ class OnnxBuilder:
     def node(self, op: str, inputs: list[str], shape: tuple[int, ...], **attrs) -> str:
         """Append a generic node with one output of static ``shape``; returns its name."""
         out = self._fresh(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=f"n{self._count}_{op}", **attrs))
+        node = self._graph.node.add(op_type=op, name=f"n{self._count}_{op}", output=[out])
+        node.input.extend(inputs)
+        node.attribute.extend(_attribute(key, _hashable(value)) for key, value in attrs.items())
         self.shapes[out] = tuple(shape)
         return out
 
@@ -65,45 +69,53 @@ class OnnxBuilder:
                 arr = self._rng.normal(0.0, std, size=shape).astype(np.float32)
             else:
                 arr = np.full(shape, fill, dtype=np.float32)
-            tensor = numpy_helper.from_array(arr, name)
+            self._graph.initializer.append(numpy_helper.from_array(arr, name))
         else:
-            tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=list(shape))
-        self.initializers.append(tensor)
+            self._graph.initializer.add(name=name, data_type=TensorProto.FLOAT, dims=shape)
         self.shapes[name] = tuple(shape)
         return name
 
     def const_i64(self, values: list[int]) -> str:
         """Add an int64 initializer that always carries its values (shape operands)."""
         name = self._fresh("shape")
-        self.initializers.append(numpy_helper.from_array(np.asarray(values, np.int64), name))
+        self._graph.initializer.append(numpy_helper.from_array(np.asarray(values, np.int64), name))
         self.shapes[name] = (len(values),)
+        return name
+
+    def const_f32(self, value: float, name: str | None = None) -> str:
+        """A float32 scalar initializer that always carries its value (an operand, no weight).
+
+        Reusing ``name`` returns the existing constant.
+        """
+        name = name or self._fresh("scalar")
+        if name not in self.shapes:
+            self._graph.initializer.append(
+                numpy_helper.from_array(np.asarray(value, np.float32), name)
+            )
+            self.shapes[name] = ()
         return name
 
     def input(self, shape: tuple[int, ...], name: str = "input") -> str:
         """Declare the float graph input."""
-        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        self._graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
         self.shapes[name] = tuple(shape)
         return name
 
     def output(self, x: str, name: str = "output") -> str:
         """Declare ``x`` as the graph output (through an Identity named ``name``)."""
-        self.nodes.append(helper.make_node("Identity", [x], [name], name="output_identity"))
+        self._graph.node.add(op_type="Identity", input=[x], output=[name], name="output_identity")
         self.shapes[name] = self.shapes[x]
-        self.outputs.append(
-            helper.make_tensor_value_info(name, TensorProto.FLOAT, list(self.shapes[x]))
+        self._graph.output.append(
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, self.shapes[x])
         )
         return name
 
     def build(self) -> onnx.ModelProto:
-        """Return the finished :class:`onnx.ModelProto` (opset :data:`OPSET`)."""
-        graph = helper.make_graph(
-            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers
-        )
-        model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fewlat"
-        )
-        model.ir_version = 8
-        return model
+        """Return the finished :class:`onnx.ModelProto` (opset :data:`OPSET`).
+
+        The builder writes into this one model as it goes; build it once.
+        """
+        return self._model
 
     # ------------------------------------------------------------------ layers
     def conv(
@@ -234,6 +246,16 @@ class OnnxBuilder:
         )
         y = self.node("Transpose", [y], (n, c // groups, groups, h, w), perm=[0, 2, 1, 3, 4])
         return self.node("Reshape", [y, self.const_i64([n, c, h, w])], (n, c, h, w))
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@lru_cache(maxsize=4096)
+def _attribute(key: str, value: object) -> onnx.AttributeProto:
+    """Attributes repeat across nodes (kernel, strides, pads …): build each one once."""
+    return helper.make_attribute(key, list(value) if isinstance(value, tuple) else value)
 
 
 def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
