@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from math import prod
 
 import onnx
 
@@ -17,13 +18,15 @@ from fewlat.meta.graph._costs import node_macs_flops
 from fewlat.meta.graph._load import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, load_model
 from fewlat.meta.graph._model_graph import ModelGraph, Node, Shape
 from fewlat.meta.graph._shapes import infer_tensor_shapes
-from fewlat.meta.graph._topology import longest_path_lengths, topological_order
+from fewlat.meta.graph._topology import longest_path_lengths, node_views, topological_order
 
 __all__ = ["encode"]
 
 _T = onnx.TensorProto
 #: element types whose constant inputs count as parameters (weights)
 _WEIGHT_TYPES = frozenset({_T.FLOAT, _T.FLOAT16, _T.BFLOAT16, _T.DOUBLE, _T.INT8, _T.UINT8})
+#: ops whose constant inputs are operands (target shapes, scales, repeats), not weights
+_OPERAND_OPS = frozenset({"Reshape", "Expand", "Tile", "Resize", "Upsample"})
 
 
 def encode(
@@ -77,16 +80,17 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
     init_names = {t.name for t in graph.initializer}
     shapes_in = _resolve_input_shapes(graph, init_names, input_shapes)
 
-    nodes = graph.node
+    nodes = node_views(graph)
     order = topological_order(nodes, [*init_names, *shapes_in])
-    shapes, elem_types = infer_tensor_shapes(proto, order, shapes_in)
+    shapes, elem_types = infer_tensor_shapes(proto, nodes, order, shapes_in)
 
     size_of: dict[str, int] = {}
 
     def nbytes(name: str) -> int:
         size = size_of.get(name)
         if size is None:
-            size = _numel(shapes.get(name)) * dtype_size_bytes(elem_types.get(name, _T.FLOAT))
+            shape = shapes.get(name)
+            size = 0 if shape is None else prod(shape) * dtype_size_bytes(elem_types.get(name, 1))
             size_of[name] = size
         return size
 
@@ -101,26 +105,27 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
 
     for idx in order:
         node = nodes[idx]
+        op = node.op_type
         ins = [i for i in node.input if i]
-        if _is_constant(node, ins, constant, shapes):
+        if _is_constant(op, ins, constant, shapes):
             constant.update(o for o in node.output if o)
             continue
         data_inputs = tuple(i for i in ins if i not in constant)
-        weights = [
-            i
-            for i in ins
-            if i in constant
-            and elem_types.get(i, _T.FLOAT) in _WEIGHT_TYPES
-            and node.op_type not in ("Reshape", "Expand", "Tile", "Resize", "Upsample")
-        ]
+        weights = (
+            []
+            if op in _OPERAND_OPS
+            else [i for i in ins if i in constant and elem_types.get(i, 1) in _WEIGHT_TYPES]
+        )
         outs = tuple(o for o in node.output if o)
         in_shapes = [shapes.get(i) if i else None for i in node.input]
         out_shapes = tuple(shapes.get(o) for o in outs)
-        unknown += sum(s is None for s in out_shapes)
+        unknown += out_shapes.count(None)
         attrs = normalize_attrs(
-            node, in_shapes[0] if in_shapes else None, in_shapes[1] if len(in_shapes) > 1 else None
+            node.proto,
+            in_shapes[0] if in_shapes else None,
+            in_shapes[1] if len(in_shapes) > 1 else None,
         )
-        macs, flops = node_macs_flops(node.op_type, attrs, in_shapes, out_shapes)
+        macs, flops = node_macs_flops(op, attrs, in_shapes, out_shapes)
         me = len(out_nodes)
         my_preds: list[int] = []
         for name in data_inputs:
@@ -133,21 +138,20 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
             producer[o] = me
             activation[o] = None
         weight_names.update(weights)
+        weight_shapes = tuple(shapes.get(w, ()) for w in weights)
         out_nodes.append(
             Node(
-                name=node.name or f"{node.op_type}_{idx}",
-                op=node.op_type
-                if node.domain in ("", "ai.onnx")
-                else f"{node.domain}.{node.op_type}",
+                name=node.name or f"{op}_{idx}",
+                op=op if node.domain in ("", "ai.onnx") else f"{node.domain}.{op}",
                 attrs=attrs,
                 inputs=data_inputs,
                 outputs=outs,
                 input_shapes=tuple(shapes.get(i) for i in data_inputs),
                 output_shapes=out_shapes,
-                weight_shapes=tuple(shapes.get(w, ()) for w in weights),
+                weight_shapes=weight_shapes,
                 macs=macs,
                 flops=flops,
-                params=sum(_numel(shapes.get(w)) for w in weights),
+                params=sum(prod(w) for w in weight_shapes),
                 bytes_read=sum(nbytes(i) for i in ins),
                 bytes_written=sum(nbytes(o) for o in outs),
             )
@@ -166,31 +170,20 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
         outputs={vi.name: shapes.get(vi.name) for vi in graph.output},
         macs=sum(n.macs for n in out_nodes),
         flops=sum(n.flops for n in out_nodes),
-        params=sum(_numel(shapes.get(w)) for w in weight_names),
+        params=sum(prod(shapes.get(w, ())) for w in weight_names),
         activation_bytes=sum(nbytes(a) for a in activation),
         depth=max(depth),
         unknown_shapes=unknown,
     )
 
 
-def _numel(shape: Shape | None) -> int:
-    if shape is None:
-        return 0
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def _is_constant(
-    node: onnx.NodeProto, ins: list[str], constant: set[str], shapes: Mapping[str, Shape]
-) -> bool:
+def _is_constant(op: str, ins: list[str], constant: set[str], shapes: Mapping[str, Shape]) -> bool:
     """Whether the node's outputs are fixed before any input arrives."""
     if not ins:
         return True  # Constant, RandomNormal …: no data input
     if all(i in constant for i in ins):
         return True
-    return node.op_type in ("Shape", "Size") and ins[0] in shapes
+    return op in ("Shape", "Size") and ins[0] in shapes
 
 
 def _resolve_input_shapes(

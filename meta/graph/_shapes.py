@@ -24,6 +24,7 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 
 from fewlat.meta.graph._attrs import raw_attrs, spatial_geometry
+from fewlat.meta.graph._topology import NodeView
 
 __all__ = ["Shape", "infer_tensor_shapes"]
 
@@ -106,6 +107,7 @@ _BROADCAST = frozenset(
 
 def infer_tensor_shapes(
     model: onnx.ModelProto,
+    nodes: Sequence[NodeView],
     order: Sequence[int],
     input_shapes: dict[str, Shape],
 ) -> tuple[dict[str, Shape], dict[str, int]]:
@@ -113,6 +115,7 @@ def infer_tensor_shapes(
 
     Args:
         model: the parsed model.
+        nodes: its nodes, as read by :func:`node_views`.
         order: node indices in topological order.
         input_shapes: the static shape of every real (non-initializer) graph input.
 
@@ -131,9 +134,9 @@ def infer_tensor_shapes(
         if vi.name in input_shapes:
             shapes[vi.name] = input_shapes[vi.name]
             elem_types[vi.name] = vi.type.tensor_type.elem_type or onnx.TensorProto.FLOAT
-    for node in graph.node:
+    for node in nodes:
         if node.op_type == "Constant" and node.output:
-            for attr in node.attribute:
+            for attr in node.proto.attribute:
                 if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
                     consts.add(node.output[0], attr.t)
     declared = {vi.name: vi for vi in graph.value_info}
@@ -141,7 +144,7 @@ def infer_tensor_shapes(
     stripped = _stripped_copy(model, order, input_shapes)
     for _ in range(3):
         _collect(_run_onnx_inference(stripped), shapes, elem_types)
-        added = propagate([graph.node[i] for i in order], shapes, elem_types, consts, declared)
+        added = propagate([nodes[i] for i in order], shapes, elem_types, consts, declared)
         if not added:
             break
         stripped.graph.value_info.extend(
@@ -195,7 +198,7 @@ def _stripped_copy(
     out.opset_import.extend(model.opset_import)
     g = out.graph
     g.name = graph.name or "fewlat"
-    g.node.extend(graph.node[i] for i in order)
+    g.node.extend(graph.node[i] for i in order)  # copies: the caller's model stays intact
     for t in graph.initializer:
         if _numel(t.dims) <= _SMALL_TENSOR:
             g.initializer.append(t)
@@ -222,15 +225,12 @@ def _run_onnx_inference(model: onnx.ModelProto) -> onnx.ModelProto | None:
 
 
 def _static_shape(vi: onnx.ValueInfoProto) -> Shape | None:
+    """The shape if every dim is a positive constant (a dim_param reads as 0), else None."""
     tt = vi.type.tensor_type
     if not tt.HasField("shape"):
         return None
-    dims = []
-    for d in tt.shape.dim:
-        if d.WhichOneof("value") != "dim_value" or d.dim_value < 0:
-            return None
-        dims.append(int(d.dim_value))
-    return tuple(dims)
+    shape = tuple(d.dim_value for d in tt.shape.dim)
+    return shape if all(v > 0 for v in shape) else None
 
 
 def _collect(
@@ -249,7 +249,7 @@ def _collect(
 
 
 def propagate(
-    nodes: Sequence[onnx.NodeProto],
+    nodes: Sequence[NodeView],
     shapes: dict[str, Shape],
     elem_types: dict[str, int],
     consts: _LazyConstants,
@@ -263,7 +263,7 @@ def propagate(
             continue
         ins = [shapes.get(i) if i else None for i in node.input]
         try:
-            result = _rule(node, ins, consts)
+            result = _rule(node.proto, ins, consts)
         except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError):
             result = None
         for k, name in enumerate(outs):

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import onnx
 
 from fewlat.exceptions import InvalidModelError
 
-__all__ = ["longest_path_lengths", "topological_order"]
+__all__ = ["NodeView", "longest_path_lengths", "node_views", "topological_order"]
 
 
-def _label(node: onnx.NodeProto, index: int) -> str:
+class NodeView(NamedTuple):
+    """The fields of a NodeProto read once into plain Python (protobuf access is slow)."""
+
+    op_type: str
+    domain: str
+    name: str
+    input: list[str]
+    output: list[str]
+    proto: onnx.NodeProto
+
+
+def node_views(graph: onnx.GraphProto) -> list[NodeView]:
+    """One :class:`NodeView` per node, in file order."""
+    return [
+        NodeView(n.op_type, n.domain, n.name, list(n.input), list(n.output), n) for n in graph.node
+    ]
+
+
+def _label(node: NodeView, index: int) -> str:
     return f"node {index} ({node.name or '<unnamed>'}, {node.op_type})"
 
 
-def topological_order(nodes: Sequence[onnx.NodeProto], sources: Iterable[str]) -> list[int]:
+def topological_order(nodes: Sequence[NodeView], sources: Iterable[str]) -> list[int]:
     """Return node indices in an order where every tensor is produced before use.
 
     Args:
