@@ -23,6 +23,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from fewlat.exceptions import TableError, invalid_parameter
 from fewlat.meta.tables._arch_columns import PLAIN_COLUMN, split_arch_columns
 from fewlat.meta.tables._parse import (
     align_rows,
@@ -31,8 +32,6 @@ from fewlat.meta.tables._parse import (
     parse_latency_csv,
 )
 from fewlat.meta.tables._table import LatencyTable
-
-from fewlat.exceptions import TableError, invalid_parameter
 
 __all__ = [
     "ARCHS_CSV",

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fewlat.meta.tables._arch_columns import PLAIN_COLUMN, join_arch_columns
 
 from fewlat.exceptions import TableError
+from fewlat.meta.tables._arch_columns import PLAIN_COLUMN, join_arch_columns
 
 __all__ = ["align_rows", "parse_archs_csv", "parse_devices_json", "parse_latency_csv"]
 

@@ -12,7 +12,10 @@ from fewlat.service.cli import app
 from tests.graph_models import LIGHT_DIR, conv_model
 
 runner = CliRunner()
-NB201_SUPERNET = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+NB201_SUPERNET = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
+    "|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 
 
 def _one_line_error(result) -> str:
@@ -28,7 +31,8 @@ def test_inspect_json_matches_the_library() -> None:
     result = runner.invoke(app, ["inspect", path, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    graph = encode(open(path, "rb").read())
+    with open(path, "rb") as f:
+        graph = encode(f.read())
     assert {"nodes", "macs", "flops", "params", "activation_bytes", "ops"} <= set(summary)
     assert summary["macs"] == graph.macs and summary["params"] == graph.params
     assert summary["ops"]["Conv"] == 53
