@@ -1,0 +1,74 @@
+"""PyTorch module → in-memory ONNX for the zoo, and the weightless stripping.
+
+BatchNorm is exported unfused on purpose (``TrainingMode.PRESERVE`` on a
+module in eval mode: ``BatchNormalization`` with ``training_mode=0``). The
+default export folds BN into the preceding conv; keeping it gives the same
+Conv → BatchNormalization pattern as the builder-made spaces, and the ONNX
+parameter count equals the module's parameters plus BN statistics. Runtimes
+(onnxruntime, MNN) fold BN when they load the model, so latency is the same.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+
+import onnx
+import torch
+from torch import nn
+
+__all__ = ["OPSET", "export_module", "strip_float_data"]
+
+#: opset of the exported models (same as :data:`fewlat.spaces.OPSET`)
+OPSET = 17
+
+# the legacy exporter keeps process-wide state while it runs: one export at a time
+_EXPORT_LOCK = threading.Lock()
+
+
+def export_module(module: nn.Module, input_shape: tuple[int, ...], *, name: str) -> onnx.ModelProto:
+    """Trace ``module`` on a zero input of ``input_shape`` and export it to ONNX in memory.
+
+    Uses the legacy TorchScript exporter (``dynamo=False``) with constant
+    folding; its warnings are silenced inside this call only. Exports are
+    serialised by a lock, since the exporter is not thread-safe.
+
+    Args:
+        module: the model, in eval mode.
+        input_shape: NCHW input shape, e.g. ``(1, 3, 224, 224)``.
+        name: graph name written into the model (the canonical arch).
+
+    Returns:
+        The model with input ``"input"`` and output ``"logits"``, weights included.
+    """
+    buffer = io.BytesIO()
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.zeros(input_shape),),
+            buffer,
+            dynamo=False,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            training=torch.onnx.TrainingMode.PRESERVE,
+            input_names=["input"],
+            output_names=["logits"],
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    model.graph.name = name
+    return model
+
+
+def strip_float_data(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop the values of every FLOAT initializer in place and return ``model``.
+
+    Name, data type and dims stay, so shapes and parameter counts are intact;
+    integer initializers (shape operands) keep their values.
+    """
+    for tensor in model.graph.initializer:
+        if tensor.data_type == onnx.TensorProto.FLOAT:
+            tensor.ClearField("raw_data")
+            tensor.ClearField("float_data")
+    return model
