@@ -1,14 +1,18 @@
-"""Static tensor shapes: onnx shape inference first, fewlat's own rules where it fails.
+"""Static tensor shapes: onnx shape inference, with fewlat's own rules where it fails.
 
 Order of sources for each tensor:
 
 1. initializers (their dims) and graph inputs (declared, or the caller's override);
-2. :func:`onnx.shape_inference.infer_shapes` with data propagation, run on a
-   stripped copy of the model (large tensors keep only their dims);
-3. :func:`propagate`'s own rules for common ops, then shapes the model itself
-   declares in ``value_info``, then — for an op fewlat does not know, with one
-   data input and one output — the input shape (a documented guess);
-4. another onnx pass seeded with what step 3 filled in, so standard ops
+2. fewlat's rules for the common ops (:func:`_rule`). They give exactly what
+   onnx infers — ``tests/meta/test_graph_shapes.py`` checks every tensor of
+   every light model and of every search space against onnx — and they are
+   fast. When they cover the whole graph, onnx is not called;
+3. otherwise :func:`onnx.shape_inference.infer_shapes` with data propagation,
+   run on a stripped copy of the model (large tensors keep only their dims);
+4. then, where onnx failed too: shapes the model declares in ``value_info``,
+   and — for an op neither onnx nor fewlat knows, with one data input and one
+   output — the input shape (a documented guess);
+5. another onnx pass seeded with what step 4 filled in, so standard ops
    downstream of an unknown op get shapes again (at most two extra passes).
 
 A tensor whose shape no source knows is absent from the result.
@@ -122,15 +126,38 @@ def infer_tensor_shapes(
     Returns:
         ``(shapes, elem_types)`` keyed by tensor name.
     """
-    graph = model.graph
+    shapes, elem_types, consts = seed_shapes(model, nodes, input_shapes)
+    ordered = [nodes[i] for i in order]
+    propagate(ordered, shapes, elem_types, consts, {}, guess=False)
+    if all(o in shapes for node in ordered for o in node.output if o):
+        return shapes, elem_types
+
+    declared = {vi.name: vi for vi in model.graph.value_info}
+    stripped = _stripped_copy(model, order, input_shapes)
+    for _ in range(3):
+        _collect(_run_onnx_inference(stripped), shapes, elem_types)
+        added = propagate(ordered, shapes, elem_types, consts, declared, guess=True)
+        if not added:
+            break
+        stripped.graph.value_info.extend(
+            helper.make_tensor_value_info(name, elem_types.get(name, 1), list(shapes[name]))
+            for name in added
+        )
+    return shapes, elem_types
+
+
+def seed_shapes(
+    model: onnx.ModelProto, nodes: Sequence[NodeView], input_shapes: dict[str, Shape]
+) -> tuple[dict[str, Shape], dict[str, int], _LazyConstants]:
+    """Shapes known before any inference: initializers, graph inputs, Constant values."""
     shapes: dict[str, Shape] = {}
     elem_types: dict[str, int] = {}
     consts = _LazyConstants()
-    for t in graph.initializer:
+    for t in model.graph.initializer:
         shapes[t.name] = tuple(t.dims)
         elem_types[t.name] = t.data_type
         consts.add(t.name, t)
-    for vi in graph.input:
+    for vi in model.graph.input:
         if vi.name in input_shapes:
             shapes[vi.name] = input_shapes[vi.name]
             elem_types[vi.name] = vi.type.tensor_type.elem_type or onnx.TensorProto.FLOAT
@@ -139,19 +166,7 @@ def infer_tensor_shapes(
             for attr in node.proto.attribute:
                 if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
                     consts.add(node.output[0], attr.t)
-    declared = {vi.name: vi for vi in graph.value_info}
-
-    stripped = _stripped_copy(model, order, input_shapes)
-    for _ in range(3):
-        _collect(_run_onnx_inference(stripped), shapes, elem_types)
-        added = propagate([nodes[i] for i in order], shapes, elem_types, consts, declared)
-        if not added:
-            break
-        stripped.graph.value_info.extend(
-            helper.make_tensor_value_info(name, elem_types.get(name, 1), list(shapes[name]))
-            for name in added
-        )
-    return shapes, elem_types
+    return shapes, elem_types, consts
 
 
 def _numel(dims: Sequence[int]) -> int:
@@ -188,6 +203,40 @@ def _tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
     except Exception:  # dims-only (weightless) or malformed tensor: no value
         return None
     return arr if arr.size == _numel(t.dims) else None
+
+
+def _slice_rule(node, x: Shape, attrs: dict, consts: _LazyConstants) -> list[Shape] | None:
+    if "starts" in attrs:  # opset < 10: attributes
+        starts, ends = attrs["starts"], attrs["ends"]
+        axes, steps = attrs.get("axes"), None
+    else:
+        operands = [consts.get(name) if name else None for name in node.input[1:5]]
+        if len(operands) < 2 or operands[0] is None or operands[1] is None:
+            return None
+        if any(
+            name and value is None
+            for name, value in zip(node.input[3:5], operands[2:], strict=False)
+        ):
+            return None
+        starts, ends = operands[0].reshape(-1).tolist(), operands[1].reshape(-1).tolist()
+        axes = (
+            operands[2].reshape(-1).tolist()
+            if len(operands) > 2 and operands[2] is not None
+            else None
+        )
+        steps = (
+            operands[3].reshape(-1).tolist()
+            if len(operands) > 3 and operands[3] is not None
+            else None
+        )
+    axes = list(range(len(starts))) if axes is None else [a % len(x) for a in axes]
+    steps = [1] * len(starts) if steps is None else steps
+    out = list(x)
+    for axis, start, end, step in zip(axes, starts, ends, steps, strict=False):
+        if step == 0:
+            return None
+        out[axis] = len(range(*slice(int(start), int(end), int(step)).indices(x[axis])))
+    return [tuple(out)]
 
 
 def _stripped_copy(
@@ -254,8 +303,14 @@ def propagate(
     elem_types: dict[str, int],
     consts: _LazyConstants,
     declared: dict[str, onnx.ValueInfoProto],
+    *,
+    guess: bool,
 ) -> list[str]:
-    """Fill in output shapes the earlier sources left unknown; return the names added."""
+    """Fill in output shapes the earlier sources left unknown; return the names added.
+
+    With ``guess``, also use ``declared`` value_info and let an op that neither
+    onnx nor fewlat knows keep its single data input's shape.
+    """
     added: list[str] = []
     for node in nodes:
         outs = [o for o in node.output if o]
@@ -270,20 +325,51 @@ def propagate(
             if name in shapes:
                 continue
             shape = result[k] if result is not None and k < len(result) else None
-            if shape is None and name in declared:
+            if shape is None and guess and name in declared:
                 shape = _static_shape(declared[name])
-            if shape is None and k == 0 and len(outs) == 1:
+            if shape is None and guess and len(outs) == 1 and _unknown_op(node):
                 data_ins = [
                     s for i, s in zip(node.input, ins, strict=False) if i and i not in consts
                 ]
-                if len(data_ins) == 1 and data_ins[0] is not None and result is None:
+                if len(data_ins) == 1 and data_ins[0] is not None:
                     shape = data_ins[0]  # unknown op: assume it keeps the shape
             if shape is not None:
                 shapes[name] = tuple(int(d) for d in shape)
-                first = next((i for i in node.input if i), None)
-                elem_types.setdefault(name, elem_types.get(first, 1) if first else 1)
+                elem_types.setdefault(name, _output_elem_type(node, k, elem_types))
                 added.append(name)
     return added
+
+
+_BOOL_OUT = frozenset(
+    {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "Not"}
+)
+
+
+def _output_elem_type(node: NodeView, k: int, elem_types: dict[str, int]) -> int:
+    if node.op_type in _BOOL_OUT or (node.op_type == "Dropout" and k == 1):
+        return onnx.TensorProto.BOOL
+    if node.op_type in ("Shape", "Size"):
+        return onnx.TensorProto.INT64
+    if node.op_type == "Cast":
+        to = next((a.i for a in node.proto.attribute if a.name == "to"), 0)
+        if to:
+            return to
+    if node.op_type in ("Constant", "ConstantOfShape"):
+        value = next((a.t for a in node.proto.attribute if a.name == "value"), None)
+        return value.data_type if value is not None else onnx.TensorProto.FLOAT
+    data = (
+        node.input[1]
+        if node.op_type == "Where" and len(node.input) > 1
+        else next((i for i in node.input if i), None)
+    )
+    return elem_types.get(data, onnx.TensorProto.FLOAT) if data else onnx.TensorProto.FLOAT
+
+
+def _unknown_op(node: NodeView) -> bool:
+    """Neither onnx's schema registry nor fewlat's rules know this op."""
+    if node.domain not in ("", "ai.onnx"):
+        return True
+    return not onnx.defs.has(node.op_type)
 
 
 def _rule(
@@ -300,9 +386,38 @@ def _rule(
             return None
         return [tuple(np.broadcast_shapes(*ins))]
     attrs = raw_attrs(node)
+    if op == "Constant":
+        return [attrs["value_dims"]] if "value_dims" in attrs else None
+    if op == "ConstantOfShape":
+        value = consts.get(node.input[0]) if node.input else None
+        return None if value is None else [tuple(int(v) for v in value.reshape(-1))]
     if x is None:
         return None
+    if op == "Shape" and len(node.input) == 1 and "start" not in attrs and "end" not in attrs:
+        return [(len(x),)]
+    if op == "Gather":
+        idx = ins[1] if len(ins) > 1 else None
+        if idx is None:
+            return None
+        axis = attrs.get("axis", 0) % len(x)
+        return [(*x[:axis], *idx, *x[axis + 1 :])]
+    if op == "Split":
+        axis = attrs.get("axis", 0) % len(x)
+        sizes = attrs.get("split")
+        if sizes is None and len(node.input) > 1 and node.input[1]:
+            value = consts.get(node.input[1])
+            sizes = None if value is None else tuple(int(v) for v in value.reshape(-1))
+        n_out = len(node.output)
+        if sizes is None:
+            if x[axis] % n_out:
+                return None  # uneven default split: leave it to onnx
+            sizes = (x[axis] // n_out,) * n_out
+        return [(*x[:axis], size, *x[axis + 1 :]) for size in sizes]
+    if op == "Slice":
+        return _slice_rule(node, x, attrs, consts)
     if op in ("Conv", "MaxPool", "AveragePool", "LpPool", "ConvTranspose"):
+        if op == "ConvTranspose" and ("output_shape" in attrs or "auto_pad" in attrs):
+            return None  # onnx's inference handles these forms
         w = ins[1] if len(ins) > 1 else None
         geom = spatial_geometry(op, attrs, x, w)
         if geom is None:
@@ -369,7 +484,7 @@ def _rule(
         return [tuple(out)]
     if op == "Reshape":
         target = consts.get(node.input[1]) if len(node.input) > 1 else None
-        if target is None:
+        if target is None or attrs.get("allowzero", 0):
             return None
         out = [x[i] if v == 0 else int(v) for i, v in enumerate(target.tolist())]
         if -1 in out:

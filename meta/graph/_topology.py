@@ -25,10 +25,23 @@ class NodeView(NamedTuple):
 
 
 def node_views(graph: onnx.GraphProto) -> list[NodeView]:
-    """One :class:`NodeView` per node, in file order."""
-    return [
+    """One :class:`NodeView` per node, in file order.
+
+    Raises:
+        InvalidModelError: a name is not text (protobuf hands back ``bytes`` for
+            invalid UTF-8 in a proto2 string).
+    """
+    views = [
         NodeView(n.op_type, n.domain, n.name, list(n.input), list(n.output), n) for n in graph.node
     ]
+    for i, v in enumerate(views):
+        texts = (v.op_type, v.domain, v.name, *v.input, *v.output)
+        if not all(type(t) is str for t in texts):
+            raise InvalidModelError(
+                f"Node {i} has a name, op type or tensor name that is not valid UTF-8; the file"
+                " is probably corrupt."
+            )
+    return views
 
 
 def _label(node: NodeView, index: int) -> str:
