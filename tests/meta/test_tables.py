@@ -9,13 +9,13 @@ import math
 import re
 from pathlib import Path
 
-import fewlat.meta.tables as tables
 import numpy as np
 import pytest
+
+import fewlat.meta.tables as tables
+from fewlat.exceptions import InvalidParameterError, TableEntryMissingError, TableError
 from fewlat.meta.tables import LatencyTable, list_table_spaces, read_table, write_table
 from fewlat.meta.tables._arch_columns import split_arch_columns
-
-from fewlat.exceptions import InvalidParameterError, TableEntryMissingError, TableError
 
 NAN = math.nan
 

@@ -10,11 +10,11 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from fewlat.spaces.fbnet import BLOCK_CHOICES, INPUT_SHAPE, FBNetSpace
 from onnx import numpy_helper
-from runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from fewlat.exceptions import InvalidArchError, InvalidParameterError
+from fewlat.spaces.fbnet import BLOCK_CHOICES, INPUT_SHAPE, FBNetSpace
+from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from .twins_fbnet import FBNetTwin
 

@@ -12,11 +12,11 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from fewlat.exceptions import InvalidArchError, InvalidParameterError
 from fewlat.meta.graph import encode
 from fewlat.spaces.nb201 import EDGES, NUM_ARCHS, OPS, NB201Space
+from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from .twins_nb201 import NB201Net
 

@@ -10,11 +10,11 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from fewlat.spaces.ofa_mbv3 import RESOLUTIONS, WIDTHS, OFAMobileNetV3Space, make_divisible
 from onnx import numpy_helper
-from runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from fewlat.exceptions import InvalidArchError, InvalidParameterError
+from fewlat.spaces.ofa_mbv3 import RESOLUTIONS, WIDTHS, OFAMobileNetV3Space, make_divisible
+from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from .twins_ofa_mbv3 import OFAMobileNetV3Twin, parse
 

@@ -10,11 +10,11 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from fewlat.exceptions import InvalidArchError, InvalidParameterError
 from fewlat.meta.graph import encode
 from fewlat.spaces.resnet_prune import NUM_ARCHS, ResNetPruneSpace, inner_channels
+from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
 from .twins_resnet_prune import PrunedResNet18
 

@@ -88,7 +88,8 @@ class OFAMobileNetV3Twin(nn.Module):
                 cin = cout
         blocks += [
             nn.Conv2d(cin, w[7], 1, bias=False), nn.BatchNorm2d(w[7]), nn.Hardswish(),
-            nn.AdaptiveAvgPool2d(1), nn.Conv2d(w[7], w[8], 1, bias=False), nn.Hardswish(), nn.Flatten(),
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(w[7], w[8], 1, bias=False), nn.Hardswish(),
+            nn.Flatten(),
         ]  # fmt: skip
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Linear(w[8], 1000)

@@ -1,0 +1,1 @@
+"""fewlat test suite (a package, so test folders never shadow the top-level source folders)."""
