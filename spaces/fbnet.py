@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
-from fewlat.spaces._base import Space
-from fewlat.spaces._onnx_builder import OnnxBuilder
 
 from fewlat.exceptions import InvalidArchError
+from fewlat.spaces._base import Space
+from fewlat.spaces._onnx_builder import OnnxBuilder
 
 __all__ = [
     "BLOCK_CHOICES",
