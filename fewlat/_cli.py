@@ -11,13 +11,24 @@ import typer
 
 from fewlat.exceptions import FewlatError
 
-__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors"]
+__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors", "make_app"]
 
 #: exit status of a command rejected for bad input (typer uses 2 for bad usage)
 EXIT_INPUT_ERROR = 1
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def make_app(name: str, help_text: str) -> typer.Typer:
+    """A typer app with fewlat's CLI conventions: help on no args, no tracebacks."""
+    return typer.Typer(
+        name=name,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
 
 
 def fail(message: str) -> typer.Exit:

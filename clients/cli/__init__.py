@@ -5,15 +5,12 @@ from typing import Annotated
 import typer
 
 import fewlat
+from fewlat._cli import make_app
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="fewlat-client",
-    help="fewlat client: measure models on this board and talk to a fewlat server.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = make_app(
+    "fewlat-client", "fewlat client: measure models on this board and talk to a fewlat server."
 )
 
 

@@ -15,7 +15,12 @@ from fewlat.exceptions import (
 )
 from fewlat.meta.graph._attrs import dtype_size_bytes, normalize_attrs
 from fewlat.meta.graph._costs import node_macs_flops
-from fewlat.meta.graph._load import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, load_model
+from fewlat.meta.graph._load import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_NODES,
+    corrupt_text_error,
+    load_model,
+)
 from fewlat.meta.graph._model_graph import ModelGraph, Node, Shape
 from fewlat.meta.graph._shapes import infer_tensor_shapes
 from fewlat.meta.graph._topology import longest_path_lengths, node_views, topological_order
@@ -69,10 +74,7 @@ def encode(
     try:
         return _encode(proto, input_shapes)
     except UnicodeDecodeError as err:  # proto2 strings are only decoded when read
-        raise InvalidModelError(
-            f"The model holds a name or attribute that is not valid UTF-8 ({err.reason} at byte"
-            f" {err.start}); the file is probably corrupt."
-        ) from None
+        raise corrupt_text_error(err) from None
 
 
 def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None) -> ModelGraph:

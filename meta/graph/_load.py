@@ -12,7 +12,7 @@ from fewlat.exceptions import (
     UnsupportedModelError,
 )
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "load_model"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "corrupt_text_error", "load_model"]
 
 #: default bound on the serialised size of a model (256 MB)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -72,10 +72,15 @@ def load_model(
     try:
         return _checked(proto, max_nodes)
     except UnicodeDecodeError as err:  # proto2 strings are only decoded when read
-        raise InvalidModelError(
-            f"The model holds a name or attribute that is not valid UTF-8 ({err.reason} at byte"
-            f" {err.start}); the file is probably corrupt."
-        ) from None
+        raise corrupt_text_error(err) from None
+
+
+def corrupt_text_error(err: UnicodeDecodeError) -> InvalidModelError:
+    """The error for a model string that is not valid UTF-8."""
+    return InvalidModelError(
+        f"The model holds a name or attribute that is not valid UTF-8 ({err.reason} at byte"
+        f" {err.start}); the file is probably corrupt."
+    )
 
 
 def _checked(proto: onnx.ModelProto, max_nodes: int) -> onnx.ModelProto:

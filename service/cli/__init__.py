@@ -1,18 +1,11 @@
 """The ``fewlat`` admin command line (a thin layer over the library)."""
 
-import typer
-
+from fewlat._cli import make_app
 from fewlat.service.cli._models import export, inspect
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="fewlat",
-    help="fewlat: few-shot latency prediction for unseen devices.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = make_app("fewlat", "fewlat: few-shot latency prediction for unseen devices.")
 app.command("inspect")(inspect)
 app.command("export")(export)
 
