@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import itertools
-import warnings
-
 import numpy as np
 import onnx
 import pytest
-import torch
 
-from fewlat.exceptions import InvalidArchError, InvalidParameterError
-from fewlat.meta.graph import encode
+from fewlat.exceptions import InvalidArchError
 from fewlat.spaces.resnet_prune import NUM_ARCHS, ResNetPruneSpace, inner_channels
-from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
 
+from . import conformance
 from .twins_resnet_prune import PrunedResNet18
 
 SPACE = ResNetPruneSpace()
@@ -31,15 +25,19 @@ def _convs(model: onnx.ModelProto) -> list[tuple[int, ...]]:
 
 
 def test_identity():
-    assert SPACE.name == "resnet_prune"
-    assert SPACE.finite is True
-    assert SPACE.supernet() == SUPERNET
-    assert SPACE.input_shape(MIXED) == (1, 3, 32, 32)
+    conformance.assert_identity(
+        SPACE,
+        "resnet_prune",
+        finite=True,
+        supernet=SUPERNET,
+        example=MIXED,
+        input_shape=(1, 3, 32, 32),
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_canonical_round_trip(arch):
-    assert SPACE.canonical(arch) == arch
+    conformance.assert_canonical_round_trip(SPACE, arch)
 
 
 @pytest.mark.parametrize(
@@ -70,9 +68,7 @@ def test_alternate_numeric_spellings_are_accepted(spelling, canonical):
     ],
 )
 def test_bad_strings_say_what_is_wrong(arch, fragment):
-    with pytest.raises(InvalidArchError) as err:
-        SPACE.canonical(arch)
-    assert fragment in str(err.value)
+    conformance.assert_rejected(SPACE, arch, [fragment])
 
 
 def test_non_string_arch_is_rejected():
@@ -91,13 +87,7 @@ def test_enumerate_lists_every_member_once_in_documented_order():
 
 
 def test_sample_is_uniform_deterministic_and_canonical():
-    first = SPACE.sample(np.random.default_rng(3), 50)
-    assert first == SPACE.sample(np.random.default_rng(3), 50)
-    assert first != SPACE.sample(np.random.default_rng(4), 50)
-    assert all(SPACE.canonical(a) == a for a in first)
-    assert SPACE.sample(np.random.default_rng(0), 0) == []
-    with pytest.raises(InvalidParameterError, match="'n' parameter"):
-        SPACE.sample(np.random.default_rng(0), 2.0)  # type: ignore[arg-type]
+    conformance.assert_sample_is_seeded_and_canonical(SPACE, 50, seed=3)
     archs = SPACE.sample(np.random.default_rng(0), 1000)
     slots = list(zip(*(a.split("-") for a in archs), strict=True))
     assert all(set(s) == {"0.25", "0.5", "0.75", "1.0"} for s in slots[0::2])
@@ -124,47 +114,16 @@ def test_block_widths_follow_the_ratios():
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_built_model_is_valid_and_runs(arch):
-    model = SPACE.to_model(arch, with_weights=True)
-    onnx.checker.check_model(model, full_check=True)
-    assert output_shape(model) == (1, 10)
-    data = model.SerializeToString()
-    (logits,) = run_onnxruntime(data)
-    assert logits.shape == (1, 10) and np.isfinite(logits).all()
-    assert convert_and_run_mnn(data) == (1, 10)
-
-
-def _export_twin(arch: str) -> bytes:
-    torch.manual_seed(0)
-    net = PrunedResNet18(arch).eval()
-    with torch.no_grad():  # distinct values, so the exporter does not share initializers
-        for name, tensor in itertools.chain(net.named_parameters(), net.named_buffers()):
-            if "running_var" in name:
-                tensor.uniform_(0.5, 1.5)
-            elif tensor.is_floating_point():
-                tensor.normal_()
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net, (torch.randn(1, 3, 32, 32),), buf, dynamo=False, opset_version=17,
-            training=torch.onnx.TrainingMode.PRESERVE,  # keep BN: no Conv+BN folding
-        )  # fmt: skip
-    return buf.getvalue()
+    conformance.assert_runs_in_runtimes(SPACE.to_model(arch, with_weights=True), (1, 10))
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_pytorch_twin_has_same_costs(arch):
-    twin_bytes = _export_twin(arch)
-    twin, ours = encode(twin_bytes), encode(SPACE.to_model(arch))
-    assert run_onnxruntime(twin_bytes)[0].shape == output_shape(SPACE.to_model(arch)) == (1, 10)
-    for field in ("macs", "flops", "params"):
-        a, b = getattr(twin, field), getattr(ours, field)
-        assert abs(a - b) <= 0.01 * max(a, b), (field, a, b)
+    twin_bytes = conformance.export_twin(PrunedResNet18(arch), SPACE.input_shape(arch))
+    twin, ours = conformance.assert_twin_has_same_costs(twin_bytes, SPACE.to_model(arch), (1, 10))
     assert (twin.macs, twin.params) == (ours.macs, ours.params)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_weightless_model_encodes_like_the_weighted_one(arch):
-    bare, full = encode(SPACE.to_model(arch)), encode(SPACE.to_model(arch, with_weights=True))
-    assert (bare.macs, bare.flops, bare.params) == (full.macs, full.flops, full.params)
-    assert len(SPACE.to_onnx(arch)) < len(SPACE.to_onnx(arch, with_weights=True)) / 10
+    conformance.assert_weightless_matches(SPACE, arch, smaller_by=10)

@@ -7,18 +7,18 @@ import subprocess
 import sys
 import warnings
 
-import numpy as np
 import onnx
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from fewlat.exceptions import InvalidArchError, InvalidParameterError
+from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.graph import encode
 from fewlat.spaces._zoo_layers import init_weights
 from fewlat.spaces._zoo_models import BUILDERS, build_module
 from fewlat.spaces.zoo import GRID, ZooArch, ZooSpace
-from tests.runtimes import convert_and_run_mnn, output_shape, run_onnxruntime
+
+from . import conformance
 
 SPACE = ZooSpace()
 # smallest member of each family; the default run covers a residual CNN, an
@@ -55,9 +55,14 @@ def _module_counts(arch: str, *, meta: bool = False) -> tuple[int, int]:
 
 # ----------------------------------------------------------------- arch strings
 def test_identity():
-    assert (SPACE.name, SPACE.finite) == ("zoo", True)
-    assert SPACE.supernet() == "resnet50:w=1.0:r=224"
-    assert SPACE.input_shape("vit_tiny:w=0.5:r=160") == (1, 3, 160, 160)
+    conformance.assert_identity(
+        SPACE,
+        "zoo",
+        finite=True,
+        supernet="resnet50:w=1.0:r=224",
+        example="vit_tiny:w=0.5:r=160",
+        input_shape=(1, 3, 160, 160),
+    )
     assert list(GRID) == list(BUILDERS)  # the grid and the builders name the same families
 
 
@@ -110,22 +115,12 @@ def test_alternate_spellings(spelling, canonical):
     ],
 )
 def test_bad_arch_is_rejected_with_the_valid_choices(arch, needles):
-    for call in (SPACE.canonical, SPACE.input_shape, SPACE.to_model):
-        with pytest.raises(InvalidArchError) as err:
-            call(arch)
-        for needle in needles:
-            assert needle in str(err.value)
+    conformance.assert_rejected(SPACE, arch, needles)
 
 
 def test_sample_is_deterministic_and_covers_the_grid():
-    a = SPACE.sample(np.random.default_rng(7), 400)
-    assert a == SPACE.sample(np.random.default_rng(7), 400)
-    assert a != SPACE.sample(np.random.default_rng(8), 400)
+    a = conformance.assert_sample_is_seeded_and_canonical(SPACE, 400, seed=7)
     assert set(a) == set(SPACE.enumerate())
-    assert SPACE.sample(np.random.default_rng(0), 0) == []
-    for bad in (-1, 2.0, True):
-        with pytest.raises(InvalidParameterError, match="'n' parameter"):
-            SPACE.sample(np.random.default_rng(0), bad)
 
 
 # ------------------------------------------------------- builders vs. published
@@ -177,14 +172,10 @@ def test_supernet_has_the_most_macs(members):
 @pytest.mark.parametrize("arch", EXPORTED)
 def test_export_is_valid_and_runs(arch):
     data = _with_weights(arch)
+    conformance.assert_runs_in_runtimes(data, (1, 1000))
     model = onnx.load_from_string(data)
-    onnx.checker.check_model(model, full_check=True)
     assert model.graph.name == arch and model.opset_import[0].version == 17
-    assert output_shape(model) == (1, 1000)
     assert not {n.op_type for n in model.graph.node} & {"Shape", "Expand", "Where", "Identity"}
-    (logits,) = run_onnxruntime(data)
-    assert logits.shape == (1, 1000) and np.isfinite(logits).all()
-    assert convert_and_run_mnn(data) == (1, 1000)
 
 
 @pytest.mark.parametrize("arch", EXPORTED)
@@ -202,9 +193,9 @@ def test_weightless_export_has_dims_only(arch):
     assert floats and all(t.dims and not t.raw_data and not t.float_data for t in floats)
     ints = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT64]
     assert all(onnx.numpy_helper.to_array(t).size for t in ints)  # shape operands keep values
-    light, heavy = encode(model), encode(_with_weights(arch))
-    assert (light.params, light.macs, light.flops) == (heavy.params, heavy.macs, heavy.flops)
-    assert model.ByteSize() < len(_with_weights(arch)) / 20
+    conformance.assert_weightless_matches(
+        SPACE, arch, smaller_by=20, with_weights=_with_weights(arch)
+    )
 
 
 def test_vit_export_shows_attention_ops():
