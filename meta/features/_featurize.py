@@ -22,7 +22,17 @@ __all__ = ["featurize"]
 
 _OP_INDEX = {op: i for i, op in enumerate(OP_VOCAB)}
 _OTHER = _OP_INDEX["OTHER"]
-_N_OPS = len(OP_VOCAB)
+_COLUMN = {name: i for i, name in enumerate(NODE_FEATURES)}
+
+
+def _span(first: str, last: str) -> slice:
+    """Columns ``first`` … ``last`` of NODE_FEATURES, looked up by name."""
+    return slice(_COLUMN[first], _COLUMN[last] + 1)
+
+
+_LOG_COLUMNS = _span("log_macs", "log_intensity")
+_WINDOW_COLUMNS = _span("kernel", "dilation")
+_FLAG_COLUMNS = _span("depthwise", "shape_unknown")
 
 
 def _channels(shape: tuple[int, ...] | None) -> int:
@@ -46,9 +56,9 @@ def featurize(graph: ModelGraph) -> Data:
     n = len(nodes)
     op_idx = np.fromiter((_OP_INDEX.get(node.op, _OTHER) for node in nodes), np.int64, n)
 
-    raw = np.zeros((n, 11), dtype=np.float64)  # quantities that get log1p
-    window = np.zeros((n, 3), dtype=np.float64)  # kernel, stride, dilation
-    flags = np.zeros((n, 4), dtype=np.float64)  # depthwise, grouped, has_weights, unknown
+    raw = np.zeros((n, _LOG_COLUMNS.stop - _LOG_COLUMNS.start))  # log_macs … log_intensity
+    window = np.zeros((n, _WINDOW_COLUMNS.stop - _WINDOW_COLUMNS.start))  # kernel … dilation
+    flags = np.zeros((n, _FLAG_COLUMNS.stop - _FLAG_COLUMNS.start))  # depthwise … unknown
     for i, node in enumerate(nodes):
         out = node.output_shapes[0] if node.output_shapes else None
         inp = node.input_shapes[0] if node.input_shapes else None
@@ -101,12 +111,12 @@ def featurize(graph: ModelGraph) -> Data:
 
     x = np.zeros((n, len(NODE_FEATURES)), dtype=np.float32)
     x[np.arange(n), op_idx] = 1.0
-    x[:, _N_OPS : _N_OPS + 11] = np.log1p(raw) / LOG_SCALE
-    x[:, _N_OPS + 11 : _N_OPS + 14] = window / 8.0
-    x[:, _N_OPS + 14 : _N_OPS + 18] = flags
-    x[:, _N_OPS + 18] = np.arange(n) / max(n, 1)
-    x[:, _N_OPS + 19] = np.log1p(fan_in) / LOG_SCALE
-    x[:, _N_OPS + 20] = np.log1p(fan_out) / LOG_SCALE
+    x[:, _LOG_COLUMNS] = np.log1p(raw) / LOG_SCALE
+    x[:, _WINDOW_COLUMNS] = window / 8.0
+    x[:, _FLAG_COLUMNS] = flags
+    x[:, _COLUMN["rel_position"]] = np.arange(n) / max(n, 1)
+    x[:, _COLUMN["log_fan_in"]] = np.log1p(fan_in) / LOG_SCALE
+    x[:, _COLUMN["log_fan_out"]] = np.log1p(fan_out) / LOG_SCALE
 
     first_input = next(iter(graph.inputs.values()))
     g = np.array(
