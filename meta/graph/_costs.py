@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from math import prod
 from typing import Any
 
+from fewlat.meta.graph._model_graph import Shape
+
 __all__ = ["ELEMENTWISE_FLOPS", "node_macs_flops"]
 
-Shape = tuple[int, ...]
 
 #: flops per output element of element-wise ops
 ELEMENTWISE_FLOPS: dict[str, int] = {

@@ -28,11 +28,11 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference
 
 from fewlat.meta.graph._attrs import raw_attrs, spatial_geometry
+from fewlat.meta.graph._model_graph import Shape
 from fewlat.meta.graph._topology import NodeView
 
 __all__ = ["Shape", "infer_tensor_shapes"]
 
-Shape = tuple[int, ...]
 
 #: tensors up to this many elements keep their values for data propagation
 _SMALL_TENSOR = 4096
@@ -169,13 +169,6 @@ def seed_shapes(
     return shapes, elem_types, consts
 
 
-def _numel(dims: Sequence[int]) -> int:
-    n = 1
-    for d in dims:
-        n *= int(d)
-    return n
-
-
 class _LazyConstants:
     """Values of small constant tensors, decoded only when a shape rule asks."""
 
@@ -184,7 +177,7 @@ class _LazyConstants:
         self._values: dict[str, np.ndarray | None] = {}
 
     def add(self, name: str, tensor: onnx.TensorProto) -> None:
-        if _numel(tensor.dims) <= _SMALL_TENSOR and tensor.data_type != onnx.TensorProto.STRING:
+        if prod(tensor.dims) <= _SMALL_TENSOR and tensor.data_type != onnx.TensorProto.STRING:
             self._protos[name] = tensor
 
     def __contains__(self, name: object) -> bool:
@@ -202,7 +195,7 @@ def _tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
         arr = numpy_helper.to_array(t)
     except Exception:  # dims-only (weightless) or malformed tensor: no value
         return None
-    return arr if arr.size == _numel(t.dims) else None
+    return arr if arr.size == prod(t.dims) else None
 
 
 def _slice_rule(node, x: Shape, attrs: dict, consts: _LazyConstants) -> list[Shape] | None:
@@ -249,7 +242,7 @@ def _stripped_copy(
     g.name = graph.name or "fewlat"
     g.node.extend(graph.node[i] for i in order)  # copies: the caller's model stays intact
     for t in graph.initializer:
-        if _numel(t.dims) <= _SMALL_TENSOR:
+        if prod(t.dims) <= _SMALL_TENSOR:
             g.initializer.append(t)
         else:
             g.initializer.append(onnx.TensorProto(name=t.name, data_type=t.data_type, dims=t.dims))
