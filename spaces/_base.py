@@ -27,6 +27,8 @@ class Space(ABC):
     aliases: tuple[str, ...] = ()
     #: whether :meth:`enumerate` lists every member
     finite: bool = False
+    #: the input shape shared by every member, or None when it depends on the arch
+    fixed_input_shape: tuple[int, ...] | None = None
 
     @abstractmethod
     def canonical(self, arch: str) -> str:
@@ -55,9 +57,19 @@ class Space(ABC):
     def supernet(self) -> str:
         """The canonical arch of the largest member (the calibration anchor)."""
 
-    @abstractmethod
     def input_shape(self, arch: str) -> tuple[int, ...]:
-        """The NCHW input shape of ``arch`` (batch 1)."""
+        """The NCHW input shape of ``arch`` (batch 1).
+
+        The default returns :attr:`fixed_input_shape` after validating ``arch``;
+        spaces whose input depends on the arch override it.
+
+        Raises:
+            InvalidArchError: ``arch`` is not a member.
+        """
+        self.canonical(arch)
+        if self.fixed_input_shape is None:
+            raise NotImplementedError(f"{type(self).__name__} must override input_shape")
+        return self.fixed_input_shape
 
     @abstractmethod
     def to_model(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> onnx.ModelProto:

@@ -118,6 +118,7 @@ class FBNetSpace(Space):
 
     name = "fbnet"
     finite = False
+    fixed_input_shape = INPUT_SHAPE
 
     def canonical(self, arch: str) -> str:
         """Validate ``arch`` and return it with surrounding whitespace removed.
@@ -137,11 +138,6 @@ class FBNetSpace(Space):
     def supernet(self) -> str:
         """All 22 layers ``k5_e6`` (the member with the most FLOPs and parameters)."""
         return "-".join(["k5_e6"] * NUM_LAYERS)
-
-    def input_shape(self, arch: str) -> tuple[int, ...]:
-        """``(1, 3, 32, 32)`` for every member (after validating ``arch``)."""
-        self._parse(arch)
-        return INPUT_SHAPE
 
     def to_model(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> onnx.ModelProto:
         """Build ``arch`` as an ONNX model with output ``(1, 100)``; see :meth:`Space.to_model`."""

@@ -155,6 +155,7 @@ class NB201Space(Space):
 
     name = "nb201"
     finite = True
+    fixed_input_shape = _INPUT_SHAPE
 
     def canonical(self, arch: str) -> str:
         """Validate ``arch`` and return its canonical spelling.
@@ -184,11 +185,6 @@ class NB201Space(Space):
     def supernet(self) -> str:
         """Every edge ``nor_conv_3x3``."""
         return _format(("nor_conv_3x3",) * len(EDGES))
-
-    def input_shape(self, arch: str) -> tuple[int, ...]:
-        """``(1, 3, 32, 32)`` for every member (validates ``arch``)."""
-        self.canonical(arch)
-        return _INPUT_SHAPE
 
     def to_model(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> onnx.ModelProto:
         """Build ``arch`` as ONNX with output ``(1, 10)``; see :meth:`Space.to_model`.

@@ -106,6 +106,7 @@ class ResNetPruneSpace(Space):
 
     name = "resnet_prune"
     finite = True
+    fixed_input_shape = _INPUT_SHAPE
 
     def canonical(self, arch: str) -> str:
         """Validate ``arch`` and return its canonical spelling.
@@ -134,11 +135,6 @@ class ResNetPruneSpace(Space):
     def supernet(self) -> str:
         """Every block at ratio ``1.0``."""
         return "-".join(["1.0"] * _NUM_SLOTS)
-
-    def input_shape(self, arch: str) -> tuple[int, ...]:
-        """``(1, 3, 32, 32)`` for every member (validates ``arch``)."""
-        self.canonical(arch)
-        return _INPUT_SHAPE
 
     def to_model(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> onnx.ModelProto:
         """Build ``arch`` as ONNX with output ``(1, 10)``; see :meth:`Space.to_model`.
