@@ -1,3 +1,5 @@
-"""Client side: SDK, runners and the ``fewlat-client`` CLI."""
+"""Client side: runners, measuring into latency tables, and the ``fewlat-client`` CLI."""
 
-__all__: list[str] = []
+from fewlat.clients._measure_table import check_writable, measure_table, plan_archs, read_arch_file
+
+__all__ = ["check_writable", "measure_table", "plan_archs", "read_arch_file"]

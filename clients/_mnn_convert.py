@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 
 from fewlat.exceptions import InvalidModelError, MissingDependencyError
@@ -19,11 +21,18 @@ __all__ = ["convert_onnx_to_mnn"]
 _HINT = "MNN is not installed. Install it with: pip install 'fewlat[mnn]'"
 
 
-def convert_onnx_to_mnn(onnx_bytes: bytes) -> bytes:
+#: runs the compiled converter in a child process (argv[1:] are its arguments)
+_CHILD = "import sys, _tools; sys.exit(0 if _tools.mnnconvert(sys.argv[1:]) else 1)"
+
+
+def convert_onnx_to_mnn(onnx_bytes: bytes, *, isolated: bool = False) -> bytes:
     """Convert a serialised ONNX model to MNN's flatbuffer format.
 
     Args:
         onnx_bytes: the ONNX model (with weights; MNN needs initializer data).
+        isolated: run the converter in a child Python process, so that a
+            converter crash on a hostile model cannot take this process down
+            (default: in this process, which is faster).
 
     Returns:
         The ``.mnn`` model bytes.
@@ -52,8 +61,14 @@ def convert_onnx_to_mnn(onnx_bytes: bytes) -> bytes:
             "--bizCode",
             "fewlat",
         ]
-        with _quiet_stdout():
-            ok = _tools.mnnconvert(args)
+        if isolated:
+            child = subprocess.run(
+                [sys.executable, "-c", _CHILD, *args], capture_output=True, check=False
+            )
+            ok = child.returncode == 0
+        else:
+            with _quiet_stdout():
+                ok = _tools.mnnconvert(args)
         if not ok or not os.path.exists(dst) or os.path.getsize(dst) == 0:
             raise InvalidModelError("MNN's converter rejected the model (see its log above).")
         with open(dst, "rb") as f:

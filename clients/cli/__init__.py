@@ -6,12 +6,16 @@ import typer
 
 import fewlat
 from fewlat._cli import make_app
+from fewlat.clients.cli._measure import measure
 
 __all__ = ["app", "main"]
 
 app = make_app(
     "fewlat-client", "fewlat client: measure models on this board and talk to a fewlat server."
 )
+
+
+app.command("measure")(measure)
 
 
 @app.callback(invoke_without_command=True)

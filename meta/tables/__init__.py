@@ -7,6 +7,7 @@ Example::
     table.lookup_ms(table.archs[0], "pixel3")           # milliseconds
     table = table.with_measurements("my-board", {table.archs[0]: 12.5})
     write_table(table, "out/")                           # out/nb201/{archs,latency_ms}.csv
+    pool = read_pool(["../shared/data/help", "data/measured"], "ofa")  # one table, all devices
 """
 
 from fewlat.meta.tables._io import (
@@ -17,6 +18,7 @@ from fewlat.meta.tables._io import (
     read_table,
     write_table,
 )
+from fewlat.meta.tables._pool import read_pool
 from fewlat.meta.tables._table import LatencyTable
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "LATENCY_CSV",
     "LatencyTable",
     "list_table_spaces",
+    "read_pool",
     "read_table",
     "write_table",
 ]

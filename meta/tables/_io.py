@@ -23,6 +23,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from fewlat.exceptions import TableError, invalid_parameter
 from fewlat.meta.tables._arch_columns import PLAIN_COLUMN, split_arch_columns
 from fewlat.meta.tables._parse import (
@@ -103,7 +105,8 @@ def read_table(root: str | os.PathLike[str], space: str) -> LatencyTable:
     latency_idx, devices, latency_ms = parse_latency_csv(latency_path)
     order = align_rows(archs_path, archs_idx, latency_path, latency_idx)
     if order is not None:
-        latency_ms = latency_ms[order]
+        latency_ms = latency_ms[order] if latency_ms.size else np.empty((len(archs), 0))
+        latency_ms[order < 0] = np.nan
     device_info = parse_devices_json(folder / DEVICES_JSON)
     orphans = [d for d in device_info if d not in devices]
     if orphans:
@@ -153,7 +156,9 @@ def write_table(table: LatencyTable, root: str | os.PathLike[str]) -> Path:
     """Write ``table`` to ``<root>/<table.space>/``, creating folders as needed.
 
     Each file is replaced atomically (temp file in the same folder, then
-    ``os.replace``); the files are not replaced as one unit. Latencies are
+    ``os.replace``). ``archs.csv`` is replaced before ``latency_ms.csv``, so a
+    write interrupted between them leaves new archs unmeasured (which
+    :func:`read_table` accepts), never a latency without its arch. Latencies are
     written as ``repr`` of the float, so reading the files back gives the exact
     same values, and empty cells for NaN. Arch strings that all have the same
     ``col=value:…`` keys are split back into those columns. ``devices.json`` is

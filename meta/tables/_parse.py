@@ -206,20 +206,25 @@ def parse_latency_csv(path: Path) -> tuple[np.ndarray, list[str], np.ndarray]:
 def align_rows(
     archs_path: Path, archs_idx: np.ndarray, latency_path: Path, latency_idx: np.ndarray
 ) -> np.ndarray | None:
-    """Check that both files list the same idx and map latency rows to arch rows.
+    """Map latency rows to arch rows.
+
+    An idx listed in ``archs.csv`` but not in ``latency_ms.csv`` is an arch not
+    measured yet (a write interrupted between the two files leaves exactly
+    that); its row maps to -1.
 
     Returns:
         None when both files list the idx in the same order, else the latency
-        row of each arch row.
+        row of each arch row (-1 where the arch has no latency row).
 
     Raises:
-        TableError: the idx sets differ; the message lists examples from each side.
+        TableError: ``latency_ms.csv`` has idx that ``archs.csv`` lacks; the
+            message lists examples from each side.
     """
     if np.array_equal(archs_idx, latency_idx):
         return None
     only_archs = np.setdiff1d(archs_idx, latency_idx)
     only_latency = np.setdiff1d(latency_idx, archs_idx)
-    if only_archs.size or only_latency.size:
+    if only_latency.size:
 
         def examples(ids: np.ndarray) -> str:
             shown = ", ".join(str(i) for i in ids[:_MAX_LISTED].tolist())
@@ -229,10 +234,10 @@ def align_rows(
             f"{archs_path} and {latency_path} list different idx: "
             f"{examples(only_archs)} only in {archs_path.name} and "
             f"{examples(only_latency)} only in {latency_path.name}. "
-            "Both files need exactly one row per idx."
+            f"Every idx of {latency_path.name} needs its arch in {archs_path.name}."
         )
     latency_row = {i: row for row, i in enumerate(latency_idx.tolist())}
-    return np.array([latency_row[i] for i in archs_idx.tolist()], dtype=np.int64)
+    return np.array([latency_row.get(i, -1) for i in archs_idx.tolist()], dtype=np.int64)
 
 
 def parse_devices_json(path: Path) -> dict[str, dict[str, Any]]:

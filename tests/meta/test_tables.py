@@ -51,6 +51,7 @@ def test_public_api() -> None:
             "LATENCY_CSV",
             "LatencyTable",
             "list_table_spaces",
+            "read_pool",
             "read_table",
             "write_table",
         ]

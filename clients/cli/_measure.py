@@ -1,0 +1,106 @@
+"""``fewlat-client measure``: time archs of a space on this board into a latency table."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from fewlat._cli import fail, friendly_errors
+from fewlat.clients import check_writable, measure_table, plan_archs, read_arch_file
+from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, default_device_name, make_runner
+from fewlat.spaces import SPACE_NAMES, get_space
+
+__all__ = ["measure"]
+
+
+@friendly_errors
+def measure(
+    runner: Annotated[str, typer.Option(help=f"Runtime: {', '.join(RUNNER_KINDS)}.")],
+    space: Annotated[str, typer.Option(help=f"Search space: {', '.join(SPACE_NAMES)}.")],
+    out: Annotated[Path, typer.Option(help="Table root to create or extend (format v1).")],
+    count: Annotated[
+        int | None,
+        typer.Option(
+            help="Measure the first N archs of the space: the supernet, then a seeded "
+            "sample. A larger N later adds archs."
+        ),
+    ] = None,
+    archs: Annotated[
+        Path | None, typer.Option(help="File with one arch per line (# comments allowed).")
+    ] = None,
+    device_name: Annotated[
+        str | None, typer.Option(help="Column name (default: HOST-RUNNER-THREADS…).")
+    ] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Runtime threads.")] = 1,
+    optimization: Annotated[
+        str, typer.Option(help="ort graph optimisation: all, extended, basic, disabled.")
+    ] = "all",
+    provider: Annotated[str, typer.Option(help="ort execution provider: cpu, cuda.")] = "cpu",
+    precision: Annotated[str, typer.Option(help="mnn precision: normal, low, high.")] = "normal",
+    table: Annotated[Path | None, typer.Option(help="Table root for --runner table.")] = None,
+    table_device: Annotated[
+        str | None, typer.Option(help="Device column replayed by --runner table.")
+    ] = None,
+    passes: Annotated[int, typer.Option(min=1, help="Interleaved timing passes.")] = 2,
+    min_seconds: Annotated[
+        float, typer.Option(min=0.0, help="Least timed seconds per model.")
+    ] = TimingMethod.min_seconds,
+    pin_cpus: Annotated[
+        str | None, typer.Option(help="Pin to these CPUs while timing, e.g. 0 or 0,1.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the arch sample and the inputs.")] = 0,
+) -> None:
+    """Measure archs of a space on this board and write or extend a latency table.
+
+    Resumable: run it again after a kill and it measures only the missing cells.
+    """
+    if (count is None) == (archs is None):
+        raise fail("give exactly one of --count N or --archs FILE.")
+    spec = get_space(space)
+    planned = plan_archs(spec.name, count, seed=seed) if count else read_arch_file(archs, space)
+    cpus = [int(c) for c in pin_cpus.split(",")] if pin_cpus else None
+    method = TimingMethod(passes=passes, min_seconds=min_seconds, seed=seed)
+    timer = make_runner(
+        runner,
+        threads=threads,
+        optimization=optimization,
+        provider=provider,
+        precision=precision,
+        table=table,
+        table_device=table_device,
+        method=method,
+        pin_cpus=cpus,
+    )
+    device = device_name or default_device_name(timer, socket.gethostname().split(".")[0])
+    check_writable(out, spec.name)
+    columns = (
+        TextColumn(f"{spec.name} on {device}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("measure", total=len(planned))
+        result = measure_table(
+            {device: timer},
+            spec.name,
+            planned,
+            out,
+            on_block=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    measured = int((~np.isnan(result.column(device))).sum())
+    typer.echo(f"{out / spec.name}: {measured} archs of {spec.name} measured on {device!r}.")

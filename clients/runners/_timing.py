@@ -1,0 +1,152 @@
+"""The timing method every real runner applies (README "Timing method").
+
+1. Inputs come from the model's input shapes with a fixed seed; creating the
+   session is not timed.
+2. Warm up until stable: windows of ``warmup_window`` runs, until the median of
+   one window is within ``warmup_tolerance`` of the one before, with at least
+   ``warmup_min_runs`` runs and at most ``warmup_max_seconds``.
+3. Time until there are at least ``min_runs`` runs *and* ``min_seconds``,
+   capped at ``max_seconds``. A campaign splits this over ``passes``
+   interleaved passes, round-robin over a block of models, with one untimed
+   run before each model's turn, so that drift of the machine does not bias one model.
+4. A model whose CV is above ``cv_threshold`` is timed again, up to
+   ``max_attempts`` in all; the attempt with the lowest CV is kept and flagged
+   ``noisy`` if it is still above the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from fewlat.clients.runners._measurement import Measurement, summarize
+from fewlat.exceptions import invalid_parameter
+
+__all__ = ["Clock", "TimingMethod", "time_block"]
+
+#: a monotonic clock in seconds, e.g. ``time.perf_counter``
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class TimingMethod:
+    """Parameters of the timing method (times in seconds, thresholds as ratios).
+
+    Raises:
+        InvalidParameterError: a count below 1, a negative time, or a ratio <= 0.
+    """
+
+    warmup_min_runs: int = 3
+    warmup_window: int = 3
+    warmup_tolerance: float = 0.05
+    warmup_max_seconds: float = 2.0
+    min_runs: int = 10
+    min_seconds: float = 0.2
+    max_seconds: float = 10.0
+    passes: int = 1
+    cv_threshold: float = 0.15
+    max_attempts: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("warmup_min_runs", "warmup_window", "min_runs", "passes", "max_attempts"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise invalid_parameter(name, "TimingMethod", "an int >= 1", value)
+        for name in ("warmup_max_seconds", "min_seconds", "max_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise invalid_parameter(name, "TimingMethod", "a finite number >= 0 (s)", value)
+        for name in ("warmup_tolerance", "cv_threshold"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise invalid_parameter(name, "TimingMethod", "a finite ratio > 0", value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as a JSON-ready dict (recorded in ``devices.json``)."""
+        return asdict(self)
+
+
+def _timed(run: Callable[[], None], clock: Clock) -> float:
+    start = clock()
+    run()
+    return (clock() - start) * 1e3
+
+
+def _warm_up(run: Callable[[], None], clock: Clock, method: TimingMethod) -> int:
+    """Run untimed windows until two consecutive window medians agree; return the run count."""
+    runs, previous, start = 0, None, clock()
+    while True:
+        window = [_timed(run, clock) for _ in range(method.warmup_window)]
+        runs += len(window)
+        current = float(np.median(window))
+        stable = previous is not None and abs(current - previous) <= (
+            method.warmup_tolerance * previous
+        )
+        if (stable and runs >= method.warmup_min_runs) or (
+            clock() - start >= method.warmup_max_seconds and runs >= method.warmup_min_runs
+        ):
+            return runs
+        previous = current
+
+
+def _collect(
+    run: Callable[[], None], clock: Clock, min_runs: int, min_seconds: float, max_seconds: float
+) -> list[float]:
+    """Time runs until ``min_runs`` and ``min_seconds`` are both reached (or ``max_seconds``)."""
+    samples: list[float] = []
+    start = clock()
+    while True:
+        samples.append(_timed(run, clock))
+        elapsed = clock() - start
+        if (len(samples) >= min_runs and elapsed >= min_seconds) or elapsed >= max_seconds:
+            return samples
+
+
+def time_block(
+    runs: Sequence[Callable[[], None]],
+    method: TimingMethod,
+    *,
+    clock: Clock,
+    settings: dict[str, Any] | None = None,
+) -> list[Measurement]:
+    """Time a block of prepared models with interleaved passes (see the module docstring).
+
+    Args:
+        runs: one callable per model that runs one inference (session already built).
+        method: the timing parameters.
+        clock: the clock that times the runs, in seconds.
+        settings: runner settings copied into every :class:`Measurement`.
+
+    Returns:
+        One :class:`Measurement` per callable, in order.
+    """
+    warmups = [_warm_up(run, clock, method) for run in runs]
+    samples: list[list[float]] = [[] for _ in runs]
+    per_pass_runs = math.ceil(method.min_runs / method.passes)
+    per_pass = (method.min_seconds / method.passes, method.max_seconds / method.passes)
+    for _ in range(method.passes):
+        for i, run in enumerate(runs):
+            run()  # one untimed run: the previous model left the caches cold
+            samples[i] += _collect(run, clock, per_pass_runs, *per_pass)
+
+    results = []
+    for run, warmup, first in zip(runs, warmups, samples, strict=True):
+        best = summarize(first, warmup_runs=warmup, settings=settings)
+        attempts = 1
+        while best.cv > method.cv_threshold and attempts < method.max_attempts:
+            attempts += 1
+            run()
+            again = summarize(
+                _collect(run, clock, method.min_runs, method.min_seconds, method.max_seconds),
+                warmup_runs=warmup,
+                settings=settings,
+            )
+            best = min(best, again, key=lambda m: m.cv)
+        noisy = best.cv > method.cv_threshold
+        results.append(replace(best, attempts=attempts, noisy=noisy))
+    return results
