@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fewlat.clients.runners._host import describe_host, pinned_to
 from fewlat.clients.runners._measurement import Measurement
-from fewlat.clients.runners._timing import Clock, TimingMethod, time_block
+from fewlat.clients.runners._timing import Clock, Session, TimingMethod, time_block
 from fewlat.exceptions import invalid_parameter
 
 __all__ = ["ModelInput", "Runner", "Session"]
@@ -46,14 +47,6 @@ class ModelInput:
         return get_space(self.space).to_onnx(self.arch, with_weights=True)
 
 
-@dataclass
-class Session:
-    """A model loaded by a runtime: ``run()`` does one inference, ``close()`` frees it."""
-
-    run: Callable[[], None]
-    close: Callable[[], None] = lambda: None
-
-
 class Runner(ABC):
     """Base class of runners: loads models untimed, then applies the timing method.
 
@@ -67,6 +60,9 @@ class Runner(ABC):
 
     #: short name used on the command line, e.g. ``"ort"``
     kind: ClassVar[str] = ""
+    #: load one model at a time (see :func:`time_block`); runtimes whose idle
+    #: sessions disturb the one being timed set this
+    exclusive_sessions: bool = False
     #: the clock timing runs, in seconds (a simulated one for :class:`MockRunner`)
     clock: Clock = staticmethod(time.perf_counter)
 
@@ -125,22 +121,21 @@ class Runner(ABC):
     def measure_many(self, models: Sequence[ModelInput]) -> list[Measurement]:
         """Time a block of models in interleaved passes (see :class:`TimingMethod`).
 
-        Every model is loaded first (untimed), then timed round-robin, then freed.
+        Every model is loaded first (untimed), then timed round-robin, then
+        freed; with :attr:`exclusive_sessions`, one model is loaded at a time.
 
         Raises:
-            The errors of :meth:`measure`; nothing is timed if a model fails to load.
+            The errors of :meth:`measure`.
         """
-        sessions: list[Session] = []
-        try:
-            with pinned_to(self.pin_cpus):
-                for model in models:
-                    sessions.append(self._open(model))
-                return time_block(
-                    [s.run for s in sessions], self.method, clock=self.clock, settings=self.settings
-                )
-        finally:
-            for session in sessions:
-                session.close()
+        openers = [functools.partial(self._open, model) for model in models]
+        with pinned_to(self.pin_cpus):
+            return time_block(
+                openers,
+                self.method,
+                clock=self.clock,
+                settings=self.settings,
+                exclusive=self.exclusive_sessions,
+            )
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.settings.items() if k != "version")

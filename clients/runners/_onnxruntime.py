@@ -80,6 +80,11 @@ class OnnxRuntimeRunner(Runner):
             )
 
     @property
+    def exclusive_sessions(self) -> bool:  # type: ignore[override]
+        """Multi-threaded sessions time one at a time: idle ones' worker threads spin."""
+        return self.threads > 1 or self.inter_op_threads > 1
+
+    @property
     def settings(self) -> dict[str, Any]:
         return {
             "runtime": "onnxruntime",

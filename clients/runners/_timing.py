@@ -9,6 +9,8 @@
    capped at ``max_seconds``. A campaign splits this over ``passes``
    interleaved passes, round-robin over a block of models, with one untimed
    run before each model's turn, so that drift of the machine does not bias one model.
+   Runtimes whose idle sessions disturb others keep one model loaded at a time
+   and load (and warm up) each model again in every pass (``exclusive``).
 4. A model whose CV is above ``cv_threshold`` is timed again, up to
    ``max_attempts`` in all; the attempt with the lowest CV is kept and flagged
    ``noisy`` if it is still above the threshold.
@@ -26,7 +28,7 @@ import numpy as np
 from fewlat.clients.runners._measurement import Measurement, summarize
 from fewlat.exceptions import invalid_parameter
 
-__all__ = ["Clock", "TimingMethod", "time_block"]
+__all__ = ["Clock", "Session", "TimingMethod", "time_block"]
 
 #: a monotonic clock in seconds, e.g. ``time.perf_counter``
 Clock = Callable[[], float]
@@ -107,46 +109,94 @@ def _collect(
             return samples
 
 
+@dataclass
+class Session:
+    """A model loaded by a runtime: ``run()`` does one inference, ``close()`` frees it."""
+
+    run: Callable[[], None]
+    close: Callable[[], None] = lambda: None
+
+
+def _finish(
+    run: Callable[[], None],
+    samples: list[float],
+    warmup: int,
+    method: TimingMethod,
+    clock: Clock,
+    settings: dict[str, Any] | None,
+) -> Measurement:
+    """Summarise the passes; re-time while the CV is above the threshold, then flag."""
+    best = summarize(samples, warmup_runs=warmup, settings=settings)
+    attempts = 1
+    while best.cv > method.cv_threshold and attempts < method.max_attempts:
+        attempts += 1
+        run()
+        again = summarize(
+            _collect(run, clock, method.min_runs, method.min_seconds, method.max_seconds),
+            warmup_runs=warmup,
+            settings=settings,
+        )
+        best = min(best, again, key=lambda m: m.cv)
+    return replace(best, attempts=attempts, noisy=best.cv > method.cv_threshold)
+
+
 def time_block(
-    runs: Sequence[Callable[[], None]],
+    openers: Sequence[Callable[[], Session]],
     method: TimingMethod,
     *,
     clock: Clock,
     settings: dict[str, Any] | None = None,
+    exclusive: bool = False,
 ) -> list[Measurement]:
-    """Time a block of prepared models with interleaved passes (see the module docstring).
+    """Time a block of models with interleaved passes (see the module docstring).
 
     Args:
-        runs: one callable per model that runs one inference (session already built).
+        openers: one callable per model that loads it (untimed) and returns its
+            :class:`Session`.
         method: the timing parameters.
         clock: the clock that times the runs, in seconds.
         settings: runner settings copied into every :class:`Measurement`.
+        exclusive: keep one model loaded at a time, loading it again (and
+            warming it up again) in every pass. For runtimes whose idle
+            sessions disturb the one being timed, e.g. multi-threaded
+            onnxruntime, whose per-session worker threads spin.
 
     Returns:
-        One :class:`Measurement` per callable, in order.
+        One :class:`Measurement` per model, in order.
+
+    Raises:
+        Whatever an opener raises; every session opened here is closed.
     """
-    warmups = [_warm_up(run, clock, method) for run in runs]
-    samples: list[list[float]] = [[] for _ in runs]
+    count = len(openers)
+    live: list[Session] = []
+    warmups = [0] * count
+    samples: list[list[float]] = [[] for _ in range(count)]
+    results: list[Measurement] = []
     per_pass_runs = math.ceil(method.min_runs / method.passes)
     per_pass = (method.min_seconds / method.passes, method.max_seconds / method.passes)
-    for _ in range(method.passes):
-        for i, run in enumerate(runs):
-            run()  # one untimed run: the previous model left the caches cold
-            samples[i] += _collect(run, clock, per_pass_runs, *per_pass)
-
-    results = []
-    for run, warmup, first in zip(runs, warmups, samples, strict=True):
-        best = summarize(first, warmup_runs=warmup, settings=settings)
-        attempts = 1
-        while best.cv > method.cv_threshold and attempts < method.max_attempts:
-            attempts += 1
-            run()
-            again = summarize(
-                _collect(run, clock, method.min_runs, method.min_seconds, method.max_seconds),
-                warmup_runs=warmup,
-                settings=settings,
-            )
-            best = min(best, again, key=lambda m: m.cv)
-        noisy = best.cv > method.cv_threshold
-        results.append(replace(best, attempts=attempts, noisy=noisy))
+    try:
+        if not exclusive:
+            for open_model in openers:
+                live.append(open_model())
+            warmups = [_warm_up(session.run, clock, method) for session in live]
+        for turn in range(method.passes):
+            last = turn == method.passes - 1
+            for i in range(count):
+                session = openers[i]() if exclusive else live[i]
+                try:
+                    if exclusive:
+                        warmups[i] += _warm_up(session.run, clock, method)
+                    else:
+                        session.run()  # one untimed run: the previous model left caches cold
+                    samples[i] += _collect(session.run, clock, per_pass_runs, *per_pass)
+                    if last:
+                        results.append(
+                            _finish(session.run, samples[i], warmups[i], method, clock, settings)
+                        )
+                finally:
+                    if exclusive:
+                        session.close()
+    finally:
+        for session in live:
+            session.close()
     return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fewlat.clients.runners import MockRunner, TimingMethod, summarize, time_block
+from fewlat.clients.runners import MockRunner, Session, TimingMethod, summarize, time_block
 from fewlat.exceptions import InvalidParameterError
 from tests.clients.conftest import BIG, NB201
 
@@ -65,29 +65,69 @@ def test_noisy_model_is_re_measured_then_flagged() -> None:
     assert quiet.attempts == 1 and not quiet.noisy
 
 
+class _Recorder:
+    """Simulated models that log every run, open and close on one simulated clock."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.now_s = 0.0
+        self.open_now = 0
+        self.most_open = 0
+
+    def clock(self) -> float:
+        return self.now_s
+
+    def opener(self, name: str, ms: float):
+        def open_model() -> Session:
+            self.log.append(f"open {name}")
+            self.open_now += 1
+            self.most_open = max(self.most_open, self.open_now)
+
+            def run() -> None:
+                self.log.append(name)
+                self.now_s += ms / 1e3
+
+            def close() -> None:
+                self.open_now -= 1
+
+            return Session(run, close)
+
+        return open_model
+
+
+METHOD = TimingMethod(warmup_min_runs=1, warmup_window=1, min_runs=4, min_seconds=0.0, passes=2)
+
+
 def test_passes_interleave_round_robin_over_the_block() -> None:
-    log: list[str] = []
-    now = [0.0]
-
-    def clock() -> float:
-        return now[0]
-
-    def make(name: str, ms: float):
-        def run() -> None:
-            log.append(name)
-            now[0] += ms / 1e3
-
-        return run
-
-    method = TimingMethod(warmup_min_runs=1, warmup_window=1, min_runs=4, min_seconds=0.0, passes=2)
-    a, b = time_block([make("a", 1.0), make("b", 2.0)], method, clock=clock)
+    rec = _Recorder()
+    a, b = time_block([rec.opener("a", 1.0), rec.opener("b", 2.0)], METHOD, clock=rec.clock)
     assert a.median_ms == pytest.approx(1.0) and b.median_ms == pytest.approx(2.0)
     assert a.n == b.n == 4
-    # warm-up a, warm-up b, then pass 1: a (1 untimed + 2 timed), b; pass 2: a, b
-    timed = log[log.index("b") :]
-    timed = timed[timed.index("a") :]
-    runs = "".join(timed)
-    assert runs == "aaabbbaaabbb"
+    # both loaded, warmed up (two windows of one run), then per pass: 1 untimed + 2 timed each
+    assert rec.log[:2] == ["open a", "open b"]
+    assert "".join(rec.log[2:]) == "aabb" + "aaabbb" + "aaabbb"
+    assert rec.open_now == 0 and rec.most_open == 2
+
+
+def test_exclusive_mode_keeps_one_model_loaded_at_a_time() -> None:
+    rec = _Recorder()
+    openers = [rec.opener("a", 1.0), rec.opener("b", 2.0)]
+    a, b = time_block(openers, METHOD, clock=rec.clock, exclusive=True)
+    assert a.median_ms == pytest.approx(1.0) and b.median_ms == pytest.approx(2.0)
+    assert rec.most_open == 1 and rec.open_now == 0
+    assert [e for e in rec.log if e.startswith("open")] == ["open a", "open b"] * 2
+    assert a.warmup_runs == 4  # warmed up again after every load
+
+
+def test_sessions_are_closed_when_a_model_fails_to_load() -> None:
+    rec = _Recorder()
+
+    def broken() -> Session:
+        raise RuntimeError("cannot load")
+
+    with pytest.raises(RuntimeError):
+        time_block([rec.opener("a", 1.0), broken], METHOD, clock=rec.clock)
+    assert rec.open_now == 0
 
 
 def test_max_seconds_caps_a_slow_model() -> None:
