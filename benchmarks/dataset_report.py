@@ -34,7 +34,7 @@ def report(measured: Path, help_root: Path | None) -> dict:
     out: dict = {"spaces": {}}
     for folder in list_table_spaces(measured):
         own = read_table(measured, folder)
-        ours = list(own.devices)
+        ours = sorted(own.devices)
         pairwise = [[_rho(own, a, b)[0] for b in ours] for a in ours]
         entry = {
             "archs": len(own),
@@ -67,8 +67,11 @@ def report(measured: Path, help_root: Path | None) -> dict:
 def plot(result: dict, path: Path) -> None:
     """One heat map of pairwise ρ per space."""
     spaces = list(result["spaces"])
-    fig, axes = plt.subplots(1, len(spaces), figsize=(5.2 * len(spaces), 5), squeeze=False)
-    for ax, space in zip(axes[0], spaces, strict=True):
+    rows = (len(spaces) + 2) // 3
+    fig, axes = plt.subplots(rows, 3, figsize=(17, 5.6 * rows), squeeze=False)
+    for ax in axes.flat[len(spaces) :]:
+        ax.axis("off")
+    for ax, space in zip(axes.flat, spaces):  # noqa: B905 - spare axes are switched off
         entry = result["spaces"][space]
         names = [d.removeprefix("epyc-") for d in entry["devices"]]
         matrix = np.array(entry["pairwise_spearman"])
@@ -87,7 +90,7 @@ def plot(result: dict, path: Path) -> None:
                     fontsize=5,
                     color="white" if matrix[i, j] < 0.85 else "black",
                 )
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.7)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
 

@@ -30,6 +30,7 @@ CAMPAIGN_METHOD = TimingMethod(
     min_seconds=0.02,
     max_seconds=2.0,
     passes=2,
+    reload_each_pass=False,
     cv_threshold=0.25,
     max_attempts=2,
 )

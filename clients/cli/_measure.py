@@ -53,7 +53,9 @@ def measure(
     table_device: Annotated[
         str | None, typer.Option(help="Device column replayed by --runner table.")
     ] = None,
-    passes: Annotated[int, typer.Option(min=1, help="Interleaved timing passes.")] = 2,
+    passes: Annotated[
+        int, typer.Option(min=1, help="Interleaved timing passes, each in a fresh session.")
+    ] = TimingMethod.passes,
     min_seconds: Annotated[
         float, typer.Option(min=0.0, help="Least timed seconds per model.")
     ] = TimingMethod.min_seconds,

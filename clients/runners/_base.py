@@ -134,7 +134,7 @@ class Runner(ABC):
                 self.method,
                 clock=self.clock,
                 settings=self.settings,
-                exclusive=self.exclusive_sessions,
+                exclusive=self.exclusive_sessions or self.method.reload_each_pass,
             )
 
     def __repr__(self) -> str:

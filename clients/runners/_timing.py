@@ -9,8 +9,10 @@
    capped at ``max_seconds``. A campaign splits this over ``passes``
    interleaved passes, round-robin over a block of models, with one untimed
    run before each model's turn, so that drift of the machine does not bias one model.
-   Runtimes whose idle sessions disturb others keep one model loaded at a time
-   and load (and warm up) each model again in every pass (``exclusive``).
+   With ``reload_each_pass`` each model is loaded again, and warmed up again,
+   in every pass, so its median spans ``passes`` sessions. Runtimes whose
+   idle sessions disturb others (multi-threaded onnxruntime) always keep one
+   model loaded at a time.
 4. A model whose CV is above ``cv_threshold`` is timed again, up to
    ``max_attempts`` in all; the attempt with the lowest CV is kept and flagged
    ``noisy`` if it is still above the threshold.
@@ -49,7 +51,8 @@ class TimingMethod:
     min_runs: int = 10
     min_seconds: float = 0.2
     max_seconds: float = 10.0
-    passes: int = 1
+    passes: int = 3
+    reload_each_pass: bool = False
     cv_threshold: float = 0.15
     max_attempts: int = 3
     seed: int = 0
@@ -59,6 +62,10 @@ class TimingMethod:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise invalid_parameter(name, "TimingMethod", "an int >= 1", value)
+        if not isinstance(self.reload_each_pass, bool):
+            raise invalid_parameter(
+                "reload_each_pass", "TimingMethod", "True or False", self.reload_each_pass
+            )
         for name in ("warmup_max_seconds", "min_seconds", "max_seconds"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

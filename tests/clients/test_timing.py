@@ -30,6 +30,7 @@ def test_summarize_statistics() -> None:
         {"min_seconds": -1.0},
         {"cv_threshold": 0.0},
         {"warmup_tolerance": float("nan")},
+        {"reload_each_pass": 1},
         {"max_attempts": 1.5},
     ],
 )
@@ -134,3 +135,19 @@ def test_max_seconds_caps_a_slow_model() -> None:
     method = TimingMethod(min_runs=1000, min_seconds=0.0, max_seconds=0.05, passes=1)
     m = MockRunner(noise_cv=0.0, method=method).measure(space="nb201", arch=BIG)
     assert m.n < 1000 and m.n * m.median_ms == pytest.approx(50, rel=0.1)
+
+
+def test_reload_each_pass_loads_every_model_once_per_pass() -> None:
+    opened: list[str] = []
+
+    class Counting(MockRunner):
+        def _open(self, model):
+            opened.append(model.arch)
+            return super()._open(model)
+
+    method = TimingMethod(passes=3, reload_each_pass=True, min_seconds=0.001)
+    Counting(method=method).measure(space="nb201", arch=BIG)
+    assert opened == [BIG] * 3
+    opened.clear()
+    Counting(method=TimingMethod(passes=3, min_seconds=0.001)).measure(space="nb201", arch=BIG)
+    assert opened == [BIG]
