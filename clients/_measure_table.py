@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from fewlat.clients.runners import Measurement, ModelInput, Runner
+from fewlat.clients.runners._checks import check_count
 from fewlat.exceptions import InvalidArchError, InvalidModelError, TableError, invalid_parameter
 from fewlat.meta.tables import LatencyTable, read_table, write_table
 from fewlat.spaces import Space, get_space
@@ -70,8 +71,7 @@ def plan_archs(space: str, count: int, *, seed: int = 0) -> list[str]:
         InvalidParameterError: ``count`` < 1, or more than a finite space holds.
     """
     spec = get_space(space)
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise invalid_parameter("count", "plan_archs", "an int >= 1", count)
+    check_count(count, "count", "plan_archs")
     stream = _arch_stream(spec, seed)
     archs = list(itertools.islice(stream, count))
     if len(archs) < count:
@@ -209,8 +209,7 @@ def measure_table(
     spec = get_space(space)
     if not runners:
         raise invalid_parameter("runners", "measure_table", "at least one runner", runners)
-    if not isinstance(block_size, int) or block_size < 1:
-        raise invalid_parameter("block_size", "measure_table", "an int >= 1", block_size)
+    check_count(block_size, "block_size", "measure_table")
     planned = list(dict.fromkeys(spec.canonical(a) for a in archs))
     folder_name = spec.name
     out = Path(out)

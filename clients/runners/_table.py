@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from fewlat.clients.runners._base import ModelInput, Runner, Session
 from fewlat.clients.runners._measurement import Measurement
 from fewlat.exceptions import TableEntryMissingError, TableError, invalid_parameter
-from fewlat.meta.tables import LatencyTable, list_table_spaces, read_table
+from fewlat.meta.tables import LatencyTable, list_table_spaces, read_table, space_folder
 
 __all__ = ["TableRunner"]
 
@@ -64,20 +65,20 @@ class TableRunner(Runner):
         Raises:
             UnknownSpaceError, InvalidArchError: ``space``/``arch`` are not valid.
             TableEntryMissingError: the table has no value for it on this device.
+            TableError: the root holds the space under two names (e.g. ``ofa`` and ``ofa_mbv3``).
         """
         from fewlat.spaces import get_space
 
         spec = get_space(space)
         canonical = spec.canonical(arch)
-        folders = [f for f in (spec.name, *spec.aliases) if (self.root / f).is_dir()]
-        for folder in folders:
+        folder = space_folder(self.root, spec.name)
+        if folder is not None:
             table = self._table(folder)
             if canonical in table and self.device in table.devices:
-                try:
-                    return table.lookup_ms(canonical, self.device)
-                except TableEntryMissingError:
-                    continue
-        where = ", ".join(str(self.root / f) for f in folders) or f"{self.root} (no {space} folder)"
+                value = float(table.column(self.device)[table.row_of(canonical)])
+                if math.isfinite(value):
+                    return value
+        where = self.root / folder if folder else f"{self.root} (no {space} folder)"
         raise TableEntryMissingError(
             f"The table at {where} has no latency for {space} arch {canonical!r} on device "
             f"{self.device!r}; measure it on a real runner, or pick an arch the table holds."

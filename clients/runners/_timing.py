@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from fewlat.clients.runners._checks import check_count
 from fewlat.clients.runners._measurement import Measurement, summarize
 from fewlat.exceptions import invalid_parameter
 
@@ -59,9 +60,7 @@ class TimingMethod:
 
     def __post_init__(self) -> None:
         for name in ("warmup_min_runs", "warmup_window", "min_runs", "passes", "max_attempts"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise invalid_parameter(name, "TimingMethod", "an int >= 1", value)
+            check_count(getattr(self, name), name, "TimingMethod")
         if not isinstance(self.reload_each_pass, bool):
             raise invalid_parameter(
                 "reload_each_pass", "TimingMethod", "True or False", self.reload_each_pass

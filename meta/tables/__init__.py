@@ -18,7 +18,7 @@ from fewlat.meta.tables._io import (
     read_table,
     write_table,
 )
-from fewlat.meta.tables._pool import read_pool
+from fewlat.meta.tables._pool import read_pool, space_folder
 from fewlat.meta.tables._table import LatencyTable
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "list_table_spaces",
     "read_pool",
     "read_table",
+    "space_folder",
     "write_table",
 ]

@@ -12,11 +12,19 @@ from fewlat.exceptions import TableError, invalid_parameter
 from fewlat.meta.tables._io import read_table
 from fewlat.meta.tables._table import LatencyTable
 
-__all__ = ["read_pool"]
+__all__ = ["read_pool", "space_folder"]
 
 
-def _folder_of(root: Path, space: str) -> str | None:
+def space_folder(root: str | os.PathLike[str], space: str) -> str | None:
+    """The folder under ``root`` that holds ``space``'s table, by name or alias, or None.
+
+    Raises:
+        UnknownSpaceError: ``space`` is not registered.
+        TableError: ``root`` holds the space under two names.
+    """
     from fewlat.spaces import get_space
+
+    root = Path(root)
 
     spec = get_space(space)
     found = [f for f in (spec.name, *spec.aliases) if (root / f).is_dir()]
@@ -54,7 +62,7 @@ def read_pool(roots: Sequence[str | os.PathLike[str]], space: str) -> LatencyTab
     name = get_space(space).name
     tables = []
     for root in map(Path, roots):
-        folder = _folder_of(root, space)
+        folder = space_folder(root, space)
         if folder is not None:
             tables.append((root, read_table(root, folder)))
     if not tables:

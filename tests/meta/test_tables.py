@@ -53,6 +53,7 @@ def test_public_api() -> None:
             "list_table_spaces",
             "read_pool",
             "read_table",
+            "space_folder",
             "write_table",
         ]
     )
