@@ -1,0 +1,138 @@
+"""Few-shot evaluation of one space's devices: fewlat and every baseline on the same queries.
+
+Protocol (DESIGN.md §6): for each device and each K, the first K suite
+entries are the shots; the queries are every arch of the table that the
+device measured and that is not in the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fewlat.meta.evaluation._baselines import device_mix, flops_scaled, ridge_features
+from fewlat.meta.metrics import acc_within, kendall, mape, spearman
+from fewlat.meta.predictor import MetaPredictor
+from fewlat.meta.tables import LatencyTable
+
+__all__ = ["ALL_METHODS", "DeviceRun", "evaluate", "score"]
+
+#: every method ``evaluate`` reports, fewlat first
+ALL_METHODS = ("fewlat", "zero-shot", "gnn-finetune", "device-mix", "ridge", "flops")
+
+
+@dataclass(frozen=True)
+class DeviceRun:
+    """One device at one K: measured and predicted ms per method (for tables and plots)."""
+
+    device: str
+    shots: int
+    measured_ms: np.ndarray
+    predicted_ms: dict[str, np.ndarray]
+    low_ms: np.ndarray
+    high_ms: np.ndarray
+
+
+def score(measured_ms: np.ndarray, predicted_ms: np.ndarray) -> dict[str, float | int]:
+    """The metrics of DESIGN.md §6 for one device."""
+    error = mape(measured_ms, predicted_ms)
+    return {
+        "spearman": spearman(measured_ms, predicted_ms),
+        "kendall": kendall(measured_ms, predicted_ms),
+        "mape": error,
+        "acc5": acc_within(measured_ms, predicted_ms, 0.05),
+        "acc10": acc_within(measured_ms, predicted_ms, 0.10),
+        "mean_accuracy": 1.0 - error,
+        "n": len(measured_ms),
+    }
+
+
+def _mix_inputs(
+    train: LatencyTable | None, device: str, archs: Sequence[str], suite: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Training devices' log ms for the queries and the shots, complete columns only."""
+    if train is None or any(a not in train for a in [*archs, *suite]):
+        return None
+    cols = [i for i, d in enumerate(train.devices) if d != device]
+    rows = [train.row_of(a) for a in [*suite, *archs]]
+    lat = train.latency_ms[np.ix_(rows, cols)]
+    keep = np.isfinite(lat).all(axis=0) & (lat > 0).all(axis=0)
+    if not keep.any():
+        return None
+    log = np.log(lat[:, keep])
+    return log[len(suite) :], log[: len(suite)]
+
+
+def evaluate(
+    meta: MetaPredictor,
+    table: LatencyTable,
+    devices: Sequence[str],
+    shots: Sequence[int],
+    *,
+    train_table: LatencyTable | None = None,
+    on_device: Callable[[str], None] | None = None,
+) -> tuple[list[dict], list[DeviceRun]]:
+    """Score ``devices`` of ``table`` at each K with fewlat and every baseline.
+
+    Args:
+        meta: the meta-trained predictor (its suite for ``table.space`` is used).
+        table: the evaluation table.
+        devices: columns of ``table`` to score.
+        shots: the K values.
+        train_table: pooled training data of the space for the ``device-mix``
+            baseline (the evaluated device's own column is never used); None
+            skips that baseline.
+        on_device: progress callback, called with each device name when done.
+
+    Returns:
+        ``(rows, runs)``: one JSON-ready row per (device, K, method) with the
+        keys of DESIGN.md §7 plus ``coverage`` for fewlat, and the raw runs.
+    """
+    space = table.space
+    suite = meta.suites_[space]
+    suite_rows = [table.row_of(a) if a in table else -1 for a in suite]
+    rows_out: list[dict] = []
+    runs: list[DeviceRun] = []
+    shot_graphs = meta.cache.for_archs(space, suite)
+    for device in devices:
+        column = table.column(device)
+        shot_ms = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
+        query = np.setdiff1d(np.flatnonzero(np.isfinite(column) & (column > 0)), suite_rows)
+        if not np.isfinite(shot_ms[0]) or len(query) < 2:
+            if on_device:
+                on_device(device)
+            continue
+        archs = [table.archs[r] for r in query]
+        graphs = meta.cache.for_archs(space, archs)
+        measured = column[query]
+        mix = _mix_inputs(train_table, device, archs, suite)
+        for k in shots:
+            timings = shot_ms[:k].tolist()
+            predicted: dict[str, np.ndarray] = {}
+            fewlat = meta.adapt({space: timings}).predict(graphs, suite=space)
+            predicted["fewlat"] = fewlat.latency_ms
+            predicted["zero-shot"] = (
+                meta.adapt({space: timings}, method="zero-shot").predict(graphs).latency_ms
+            )
+            if meta.baseline_ is not None:
+                predicted["gnn-finetune"] = (
+                    meta.adapt({space: timings}, method="gnn-finetune").predict(graphs).latency_ms
+                )
+            if mix is not None:
+                predicted["device-mix"] = device_mix(mix[0], mix[1][:k], shot_ms[:k])
+            predicted["ridge"] = ridge_features(
+                graphs.graph_attr, shot_graphs.graph_attr[:k], shot_ms[:k]
+            )
+            predicted["flops"] = flops_scaled(graphs.macs, shot_graphs.macs[:k], shot_ms[:k])
+            for method, values in predicted.items():
+                row = {"device": device, "shots": k, "method": method, **score(measured, values)}
+                if method == "fewlat":
+                    inside = (measured >= fewlat.low_ms) & (measured <= fewlat.high_ms)
+                    row["coverage"] = float(inside.mean())
+                rows_out.append(row)
+            runs.append(DeviceRun(device, k, measured, predicted, fewlat.low_ms, fewlat.high_ms))
+        if on_device:
+            on_device(device)
+    return rows_out, runs

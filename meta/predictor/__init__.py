@@ -1,0 +1,40 @@
+"""The meta-learned, hardware-conditioned latency predictor.
+
+* :class:`GraphCache` turns arch strings or ONNX bytes into colour counts once;
+* :class:`Trainer` meta-trains the GNN on pooled tables (episodes = devices);
+* :class:`MetaPredictor` ``.adapt(suite_timings)`` → :class:`DevicePredictor`
+  ``.predict…`` → :class:`Prediction` (milliseconds with an 80% interval);
+* checkpoints are safetensors + JSON (:func:`save_checkpoint`, :func:`load_checkpoint`).
+"""
+
+from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descriptor_vector
+from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
+from fewlat.meta.predictor._graphset import GraphSet
+from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
+from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
+from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
+
+__all__ = [
+    "DEFAULT_CHECKPOINT",
+    "MAX_SHOTS",
+    "METHODS",
+    "DevicePredictor",
+    "GraphCache",
+    "GraphSet",
+    "LatencyGNN",
+    "MetaPredictor",
+    "ModelConfig",
+    "Prediction",
+    "SpaceData",
+    "TrainConfig",
+    "Trainer",
+    "descriptor_size",
+    "descriptor_vector",
+    "load_checkpoint",
+    "meta_train",
+    "save_checkpoint",
+    "split_calibration_devices",
+    "table_hash",
+]

@@ -1,0 +1,201 @@
+"""Graph cache: arch strings and ONNX bytes → colour counts, built once, kept on disk.
+
+Scoring an arch string needs its ONNX model only the first time: after that
+its colour counts (and MACs) come from the cache. A space's entries can be
+saved to, and loaded from, one ``.npz`` file (plain arrays, no pickle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION, GRAPH_FEATURES, featurize
+from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, encode
+from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
+from fewlat.meta.predictor._graphset import GraphSet
+
+__all__ = ["GraphCache"]
+
+#: bump when the cache file layout or the colouring changes
+CACHE_FORMAT = 1
+
+_Entry = tuple[np.ndarray, np.ndarray, float, np.ndarray]  # colours, counts, macs, graph_attr
+
+
+class GraphCache:
+    """Colour counts per model, keyed by ``(space, arch)`` or by the bytes' SHA-256.
+
+    Args:
+        levels: the GNN's message-passing depth (colours depend on it).
+        max_bytes, max_nodes: limits applied to ONNX bytes from outside.
+    """
+
+    def __init__(
+        self,
+        levels: int,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_nodes: int = DEFAULT_MAX_NODES,
+    ) -> None:
+        self.levels = levels
+        self.max_bytes = max_bytes
+        self.max_nodes = max_nodes
+        self._index = ColourIndex(levels)
+        self._entries: dict[str, _Entry] = {}
+        self._arrays: ColourArrays | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _add(self, key: str, model: bytes) -> None:
+        graph = encode(model, max_bytes=self.max_bytes, max_nodes=self.max_nodes)
+        data = featurize(graph)
+        colours, counts = self._index.add(data)
+        self._entries[key] = (colours, counts, float(graph.macs), data.graph_attr[0].numpy())
+        self._arrays = None
+
+    def arrays(self) -> ColourArrays:
+        """The colour index as arrays (cached until the next addition)."""
+        if self._arrays is None:
+            self._arrays = self._index.arrays()
+        return self._arrays
+
+    def _graphset(self, keys: Sequence[str]) -> GraphSet:
+        entries = [self._entries[k] for k in keys]
+        lengths = [len(e[0]) for e in entries]
+        return GraphSet(
+            colours=self.arrays(),
+            indptr=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            indices=np.concatenate([e[0] for e in entries]) if entries else np.empty(0, np.int64),
+            counts=np.concatenate([e[1] for e in entries]) if entries else np.empty(0, np.int64),
+            macs=np.array([e[2] for e in entries], np.float64),
+            graph_attr=(
+                np.stack([e[3] for e in entries])
+                if entries
+                else np.zeros((0, len(GRAPH_FEATURES)), np.float32)
+            ),
+        )
+
+    def for_archs(
+        self,
+        space: str,
+        archs: Sequence[str],
+        *,
+        on_new: Callable[[int], None] | None = None,
+    ) -> GraphSet:
+        """Graphs of ``archs`` of ``space``, building the missing ones from ONNX.
+
+        Args:
+            space: a registered space name or alias.
+            archs: arch strings of that space.
+            on_new: called with 1 after each graph that had to be built (progress).
+
+        Raises:
+            UnknownSpaceError, InvalidArchError: from the space.
+        """
+        from fewlat.spaces import get_space
+
+        spec = get_space(space)
+        keys = []
+        for arch in archs:
+            key = f"{spec.name}:{arch}"
+            if key not in self._entries:
+                key = f"{spec.name}:{spec.canonical(arch)}"
+                if key not in self._entries:
+                    self._add(key, spec.to_onnx(arch, with_weights=False))
+                    if on_new is not None:
+                        on_new(1)
+            keys.append(key)
+        return self._graphset(keys)
+
+    def for_models(self, models: Iterable[bytes]) -> GraphSet:
+        """Graphs of ONNX models given as bytes (untrusted: parsed with the size/node limits).
+
+        Raises:
+            InvalidModelError, ModelTooLargeError: from :func:`fewlat.meta.graph.encode`.
+        """
+        keys = []
+        for model in models:
+            key = "sha256:" + hashlib.sha256(model).hexdigest()
+            if key not in self._entries:
+                self._add(key, model)
+            keys.append(key)
+        return self._graphset(keys)
+
+    def missing(self, space: str, archs: Iterable[str]) -> int:
+        """How many of ``archs`` (canonical spellings) are not cached yet."""
+        from fewlat.spaces import get_space
+
+        name = get_space(space).name
+        return sum(f"{name}:{a}" not in self._entries for a in archs)
+
+    # --- persistence -------------------------------------------------------------
+
+    def file_name(self) -> str:
+        """File name that encodes everything a saved cache depends on."""
+        return f"graphs-f{CACHE_FORMAT}-s{FEATURE_SCHEMA_VERSION}-l{self.levels}.npz"
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write every entry to ``folder/file_name()`` atomically; returns the path."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = self.arrays()
+        keys = list(self._entries)
+        graphs = self._graphset(keys)
+        payload: dict[str, np.ndarray] = {
+            "keys": np.array(keys, dtype=np.str_),
+            "indptr": graphs.indptr,
+            "indices": graphs.indices,
+            "counts": graphs.counts,
+            "macs": graphs.macs,
+            "graph_attr": graphs.graph_attr,
+            "x": arrays.x,
+            "edge_attr": arrays.edge_attr,
+        }
+        for t in range(self.levels):
+            payload[f"self_{t}"] = arrays.self_idx[t]
+            payload[f"src_{t}"] = arrays.src[t]
+            payload[f"dst_{t}"] = arrays.dst[t]
+            payload[f"edge_{t}"] = arrays.edge[t]
+        path = folder / self.file_name()
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **payload)
+        os.replace(tmp, path)
+        return path
+
+    def load(self, folder: str | os.PathLike[str]) -> bool:
+        """Replace the contents with ``folder/file_name()`` if it exists; True if loaded."""
+        path = Path(folder) / self.file_name()
+        if not path.is_file():
+            return False
+        with np.load(path, allow_pickle=False) as f:
+            dst = tuple(f[f"dst_{t}"] for t in range(self.levels))
+            self_idx = tuple(f[f"self_{t}"] for t in range(self.levels))
+            arrays = ColourArrays(
+                x=f["x"],
+                edge_attr=f["edge_attr"],
+                self_idx=self_idx,
+                src=tuple(f[f"src_{t}"] for t in range(self.levels)),
+                dst=dst,
+                edge=tuple(f[f"edge_{t}"] for t in range(self.levels)),
+                in_degree=tuple(
+                    np.bincount(d, minlength=len(s)).astype(np.float32)
+                    for d, s in zip(dst, self_idx, strict=True)
+                ),
+            )
+            indptr, indices, counts = f["indptr"], f["indices"], f["counts"]
+            macs, attr = f["macs"], f["graph_attr"]
+            self._index = ColourIndex.from_arrays(arrays)
+            self._entries = {
+                str(k): (indices[a:b], counts[a:b], float(m), attr[i])
+                for i, (k, a, b, m) in enumerate(
+                    zip(f["keys"], indptr[:-1], indptr[1:], macs, strict=True)
+                )
+            }
+        self._arrays = arrays
+        return True

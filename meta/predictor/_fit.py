@@ -1,0 +1,231 @@
+"""The whole meta-training recipe: split, train, calibrate intervals, finish, baseline.
+
+1. A deterministic fifth of the device names (all spaces together) is held out
+   for calibration; the meta-model trains ``steps`` on the rest.
+2. On the held-out devices, for every K, the 80th percentile of
+   ``|log predicted − log measured|`` gives the interval half-width.
+   Their ρ and MAPE are the checkpoint's "metrics at training time".
+3. Training continues ``steps // 4`` more on every device.
+4. The same network trained without an inner loop (plain pooled training,
+   ``steps // 2``) is kept as the ``gnn-finetune`` baseline.
+
+Progress is saved every ``save_every`` steps into ``resume_dir``; a rerun with
+the same recipe continues from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from safetensors.torch import load_file, save_file
+
+from fewlat.meta.metrics import mape, spearman
+from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._predictor import MetaPredictor
+from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
+from fewlat.meta.tables import LatencyTable
+
+__all__ = ["meta_train", "split_calibration_devices"]
+
+#: (phase name, steps done, steps in phase, loss) → None
+Progress = Callable[[str, int, int, float], None]
+_COVERAGE = 0.8
+_CALIBRATION_QUERIES = 400
+
+
+def split_calibration_devices(devices: Sequence[str], seed: int, share: float = 0.2) -> set[str]:
+    """A deterministic ``share`` of ``devices`` (by name) held out for interval calibration."""
+    names = sorted(set(devices))
+    rng = np.random.default_rng(seed)
+    count = max(1, round(share * len(names))) if len(names) > 4 else 0
+    return set(rng.choice(names, size=count, replace=False).tolist()) if count else set()
+
+
+def _recipe_hash(config: TrainConfig, data: Sequence[SpaceData]) -> str:
+    body = json.dumps(
+        [config.to_dict(), [[d.table.space, d.suite, d.devices] for d in data]], sort_keys=True
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _run(
+    name: str,
+    trainer: Trainer,
+    steps: int,
+    resume_dir: Path | None,
+    save_every: int,
+    on_progress: Progress | None,
+) -> None:
+    state = resume_dir / f"{name}.safetensors" if resume_dir else None
+    if state is not None and state.is_file():
+        trainer.load_state_tensors(load_file(str(state)))
+    while trainer.step < steps:
+        target = min(steps, trainer.step + save_every)
+        trainer.train(
+            target,
+            on_step=(lambda s, loss: on_progress(name, s, steps, loss)) if on_progress else None,
+        )
+        if state is not None:
+            tmp = state.with_suffix(".tmp")
+            save_file(trainer.state_tensors(), str(tmp))
+            os.replace(tmp, state)
+
+
+def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPredictor:
+    meta = MetaPredictor(trainer.config, trainer.cache)
+    meta.model_ = trainer.model.eval()
+    meta.log_lr_ = trainer.log_lr.detach().clone()
+    meta.baseline_ = None
+    meta.suites_ = dict(suites)
+    meta.intervals_ = {}
+    meta.info_ = {}
+    return meta
+
+
+def _calibrate(
+    meta: MetaPredictor, tables: Mapping[str, LatencyTable], devices: set[str], seed: int
+) -> tuple[dict[str, list[float]], dict[str, dict]]:
+    """Interval half-widths per space and K, and held-out metrics per space and K."""
+    intervals: dict[str, list[float]] = {}
+    metrics: dict[str, dict] = {}
+    rng = np.random.default_rng(seed)
+    for space, suite in meta.suites_.items():
+        table = tables[space]
+        suite_rows = [table.row_of(a) for a in suite]
+        others = np.setdiff1d(np.arange(len(table)), suite_rows)
+        residuals: list[list[float]] = [[] for _ in suite]
+        scores: dict[int, list[tuple[float, float]]] = {}
+        for device in sorted(devices & set(table.devices)):
+            column = table.column(device)
+            if not np.isfinite(column[suite_rows[0]]):
+                continue
+            rows = others[np.isfinite(column[others])]
+            if len(rows) < 10:
+                continue
+            rows = np.sort(
+                rng.choice(rows, size=min(_CALIBRATION_QUERIES, len(rows)), replace=False)
+            )
+            archs = [table.archs[r] for r in rows]
+            graphs = meta.cache.for_archs(space, archs)
+            for k in range(1, len(suite) + 1):
+                timings = column[suite_rows[:k]].tolist()
+                predicted = meta.adapt({space: timings}).predict(graphs, suite=space).latency_ms
+                residuals[k - 1].extend(np.abs(np.log(predicted) - np.log(column[rows])).tolist())
+                scores.setdefault(k, []).append(
+                    (spearman(column[rows], predicted), mape(column[rows], predicted))
+                )
+        if not scores:
+            continue
+        intervals[space] = [float(np.quantile(r, _COVERAGE)) for r in residuals]
+        metrics[space] = {
+            f"k{k}": {
+                "spearman": float(np.mean([s for s, _ in v])),
+                "mape": float(np.mean([m for _, m in v])),
+                "devices": len(v),
+            }
+            for k, v in scores.items()
+        }
+    return intervals, metrics
+
+
+def meta_train(
+    tables: Mapping[str, LatencyTable],
+    suites: Sequence[dict],
+    config: TrainConfig,
+    *,
+    exclude_devices: Sequence[str] = (),
+    cache: GraphCache | None = None,
+    resume_dir: str | os.PathLike[str] | None = None,
+    save_every: int = 100,
+    baseline: bool = True,
+    on_progress: Progress | None = None,
+    on_graph: Callable[[int], None] | None = None,
+) -> MetaPredictor:
+    """Run the recipe of this module on pooled tables.
+
+    Args:
+        tables: ``{space: pooled table}`` for every suite's space.
+        suites: suite dicts (``CalibrationSuite.to_dict()``), one per space.
+        config: the training recipe.
+        exclude_devices: device names never trained on (in any space).
+        cache: graph cache to use and fill.
+        resume_dir: where partial progress is kept (None: not kept).
+        save_every: steps between saves.
+        baseline: also train the pooled ``gnn-finetune`` network.
+        on_progress: ``(phase, step, total, loss)`` after every step.
+        on_graph: called once per graph built (graph-cache progress).
+
+    Returns:
+        A fitted :class:`MetaPredictor`; ``info_`` holds the suites, manifest and metrics.
+    """
+    cache = cache or GraphCache(config.model.levels)
+    excluded = set(exclude_devices)
+    names = [s["space"] for s in suites]
+    archs = {s["space"]: tuple(e["arch"] for e in s["entries"]) for s in suites}
+    all_devices = {d for space in names for d in tables[space].devices if d not in excluded}
+    held = split_calibration_devices(sorted(all_devices), config.seed)
+
+    def data_for(keep: Callable[[str], bool]) -> list[SpaceData]:
+        return [
+            SpaceData(
+                tables[space],
+                archs[space],
+                slot,
+                tuple(d for d in tables[space].devices if d not in excluded and keep(d)),
+            )
+            for slot, space in enumerate(names)
+        ]
+
+    full = data_for(lambda d: True)
+    first = data_for(lambda d: d not in held)
+    resume = Path(resume_dir) if resume_dir is not None else None
+    if resume is not None:
+        resume = resume / _recipe_hash(config, full)
+        resume.mkdir(parents=True, exist_ok=True)
+
+    trainer = Trainer(config, first, len(names), cache)
+    Trainer(config, full, len(names), cache).prepare(on_new=on_graph)
+    _run("meta", trainer, config.steps, resume, save_every, on_progress)
+    saved = resume / "calibration.json" if resume is not None else None
+    if saved is not None and saved.is_file():
+        intervals, metrics = json.loads(saved.read_text())
+    else:
+        intervals, metrics = _calibrate(_fitted(trainer, archs), tables, held, config.seed)
+        if saved is not None:
+            saved.write_text(json.dumps([intervals, metrics]))
+    trainer.use(full)
+    _run("meta", trainer, config.steps + config.steps // 4, resume, save_every, on_progress)
+    meta = _fitted(trainer, archs)
+    meta.intervals_ = intervals
+    if baseline:
+        pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache)
+        _run("baseline", pooled, config.steps // 2, resume, save_every, on_progress)
+        meta.baseline_ = pooled.model.eval()
+    meta.info_ = {
+        "suites": list(suites),
+        "manifest": {
+            space: {
+                "devices": sorted(d for d in tables[space].devices if d not in excluded),
+                "table_sha256": table_hash(tables[space]),
+            }
+            for space in names
+        },
+        "excluded_devices": sorted(excluded),
+        "calibration_devices": sorted(held),
+        "metrics": {"held_out_calibration_devices": metrics},
+    }
+    return meta
+
+
+def table_hash(table: LatencyTable) -> str:
+    """SHA-256 over a table's archs, devices and values (the manifest's data hash)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([table.space, list(table.archs), list(table.devices)]).encode())
+    digest.update(np.ascontiguousarray(table.latency_ms).tobytes())
+    return digest.hexdigest()

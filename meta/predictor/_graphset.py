@@ -1,0 +1,142 @@
+"""A set of graphs as colour counts, and the sub-index that one forward pass needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fewlat.meta.features import NODE_FEATURES
+from fewlat.meta.features._schema import LOG_SCALE
+from fewlat.meta.predictor._colours import ColourArrays
+
+__all__ = ["BASE_QUANTITIES", "GraphSet", "TorchColours", "closure"]
+
+#: linear-scale amounts each node's cost is built from (per million, and a constant)
+BASE_QUANTITIES = ("macs", "bytes_moved", "out_elements", "one")
+_COL = {name: i for i, name in enumerate(NODE_FEATURES)}
+
+
+def base_quantities(arrays: ColourArrays) -> np.ndarray:
+    """``[U, 4]`` per last-level colour: MACs, bytes read + written and output
+    elements (millions), and 1."""
+    idx = np.arange(arrays.n_colours)
+    for t in range(len(arrays.self_idx) - 1, -1, -1):
+        idx = arrays.self_idx[t][idx]
+    x = arrays.x[idx].astype(np.float64)
+
+    def linear(name: str) -> np.ndarray:
+        return np.expm1(x[:, _COL[name]] * LOG_SCALE) / 1e6
+
+    moved = linear("log_bytes_read") + linear("log_bytes_written")
+    out = np.stack([linear("log_macs"), moved, linear("log_out_elements"), np.ones(len(x))], axis=1)
+    return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TorchColours:
+    """:class:`ColourArrays` as tensors (one forward pass's input), plus each
+    last-level colour's :data:`BASE_QUANTITIES` (``base``, ``[U, 4]``)."""
+
+    x: torch.Tensor
+    edge_attr: torch.Tensor
+    self_idx: tuple[torch.Tensor, ...]
+    src: tuple[torch.Tensor, ...]
+    dst: tuple[torch.Tensor, ...]
+    edge: tuple[torch.Tensor, ...]
+    in_degree: tuple[torch.Tensor, ...]
+    base: torch.Tensor
+
+    @classmethod
+    def from_arrays(cls, arrays: ColourArrays) -> TorchColours:
+        def t(seq: tuple[np.ndarray, ...]) -> tuple[torch.Tensor, ...]:
+            return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in seq)
+
+        return cls(
+            x=torch.from_numpy(arrays.x),
+            edge_attr=torch.from_numpy(arrays.edge_attr),
+            self_idx=t(arrays.self_idx),
+            src=t(arrays.src),
+            dst=t(arrays.dst),
+            edge=t(arrays.edge),
+            in_degree=tuple(d.clamp(min=1.0) for d in t(arrays.in_degree)),
+            base=torch.from_numpy(base_quantities(arrays)),
+        )
+
+
+def closure(arrays: ColourArrays, last: np.ndarray) -> tuple[ColourArrays, np.ndarray]:
+    """The part of ``arrays`` that the last-level colours ``last`` depend on.
+
+    Returns:
+        ``(sub, position)``: the sub-index, and for each entry of ``last`` its
+        row in the sub-index's last level.
+    """
+    levels = len(arrays.self_idx)
+    keep: list[np.ndarray] = [np.empty(0, np.int64)] * (levels + 1)
+    keep[levels] = np.unique(last)
+    for t in range(levels, 0, -1):
+        mask = np.isin(arrays.dst[t - 1], keep[t])
+        keep[t - 1] = np.unique(
+            np.concatenate([arrays.self_idx[t - 1][keep[t]], arrays.src[t - 1][mask]])
+        )
+    self_idx, src, dst, edge, degree = [], [], [], [], []
+    used_edges = np.empty(0, np.int64)
+    for t in range(1, levels + 1):
+        mask = np.isin(arrays.dst[t - 1], keep[t])
+        self_idx.append(np.searchsorted(keep[t - 1], arrays.self_idx[t - 1][keep[t]]))
+        src.append(np.searchsorted(keep[t - 1], arrays.src[t - 1][mask]))
+        dst.append(np.searchsorted(keep[t], arrays.dst[t - 1][mask]))
+        edge.append(arrays.edge[t - 1][mask])
+        degree.append(arrays.in_degree[t - 1][keep[t]])
+        used_edges = np.union1d(used_edges, edge[-1])
+    edge = [np.searchsorted(used_edges, e) for e in edge]
+    sub = ColourArrays(
+        x=arrays.x[keep[0]],
+        edge_attr=arrays.edge_attr[used_edges],
+        self_idx=tuple(self_idx),
+        src=tuple(src),
+        dst=tuple(dst),
+        edge=tuple(edge),
+        in_degree=tuple(degree),
+    )
+    return sub, np.searchsorted(keep[levels], last)
+
+
+@dataclass(frozen=True)
+class GraphSet:
+    """Graphs as rows of last-level colour counts over one colour index.
+
+    Attributes:
+        colours: the colour index the counts refer to.
+        indptr, indices, counts: CSR rows, one per graph.
+        macs: ``[G]`` multiply-accumulates per graph (for the FLOPs baseline).
+        graph_attr: ``[G, len(GRAPH_FEATURES)]`` graph features (ridge baseline).
+    """
+
+    colours: ColourArrays
+    indptr: np.ndarray
+    indices: np.ndarray
+    counts: np.ndarray
+    macs: np.ndarray
+    graph_attr: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def restricted(self) -> tuple[TorchColours, torch.Tensor]:
+        """The sub-index these graphs need and their dense ``[G, U]`` count matrix."""
+        sub, position = closure(self.colours, self.indices)
+        dense = np.zeros((len(self), sub.n_colours), np.float32)
+        rows = np.repeat(np.arange(len(self)), np.diff(self.indptr))
+        np.add.at(dense, (rows, position), self.counts)
+        return TorchColours.from_arrays(sub), torch.from_numpy(dense)
+
+    def sparse_counts(self) -> torch.Tensor:
+        """``[G, U]`` CSR count matrix over the whole index (for large scoring runs)."""
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(self.indptr),
+            torch.from_numpy(self.indices),
+            torch.from_numpy(self.counts.astype(np.float32)),
+            size=(len(self), self.colours.n_colours),
+        )

@@ -1,0 +1,247 @@
+"""``MetaPredictor`` (shared, meta-trained) and ``DevicePredictor`` (adapted to one device).
+
+Example::
+
+    meta = load_checkpoint()                               # the shipped default
+    device = meta.adapt({"nb201": [9.1, 4.2, 6.0]})        # the first 3 suite timings, ms
+    pred = device.predict_archs("nb201", archs)            # latency_ms, low_ms, high_ms
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from fewlat.exceptions import NotFittedError, invalid_parameter
+from fewlat.meta.predictor._adapt import adapt_heads, log_ratio, predict_log
+from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._descriptor import descriptor_vector
+from fewlat.meta.predictor._graphset import GraphSet, TorchColours
+from fewlat.meta.predictor._model import LatencyGNN
+from fewlat.meta.predictor._train import TrainConfig
+
+__all__ = ["METHODS", "DevicePredictor", "MetaPredictor", "Prediction"]
+
+#: how a device is adapted: the meta-learned inner loop, fine-tuning of the
+#: pooled (not meta-learned) network, or the descriptor alone
+METHODS = ("fewlat", "gnn-finetune", "zero-shot")
+
+#: above this many graphs, node states of the whole cache are computed once and reused
+_FULL_PASS_GRAPHS = 2048
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted latencies with an 80% interval, milliseconds, one entry per model.
+
+    Attributes:
+        latency_ms, low_ms, high_ms: point prediction and interval bounds.
+        suite: the space whose calibration suite the answer came from.
+    """
+
+    latency_ms: np.ndarray
+    low_ms: np.ndarray
+    high_ms: np.ndarray
+    suite: str
+
+
+@dataclass
+class _Calibrated:
+    film: torch.Tensor
+    head: torch.Tensor
+    anchor_ms: float
+    anchor_log_score: float
+    shots: int
+    half_width: float  # log-space half width of the 80% interval
+    node_values: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+class MetaPredictor:
+    """The meta-trained predictor shared by every device (estimator-style).
+
+    Fitted attributes (set by training or :func:`load_checkpoint`):
+        model_: the meta-trained network; log_lr_: its inner-loop step sizes.
+        baseline_: the same network trained without meta-learning, or None.
+        suites_: ``{space: (arch, …)}`` the calibration suites, anchor first.
+        intervals_: ``{space: [half width for K = 1 … len(suite)]}`` in log space.
+        info_: the checkpoint's JSON config (manifest, metrics, versions).
+
+    Args:
+        config: the training recipe.
+        cache: graph cache used to look up suite and arch graphs (a new one if None).
+    """
+
+    def __init__(self, config: TrainConfig | None = None, cache: GraphCache | None = None):
+        self.config = config or TrainConfig()
+        self.cache = cache or GraphCache(self.config.model.levels)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                "This MetaPredictor is not fitted yet; meta-train it or load a checkpoint "
+                "(fewlat.meta.predictor.load_checkpoint) before calling adapt."
+            )
+
+    @property
+    def suite_names(self) -> list[str]:
+        self._check_fitted()
+        return list(self.suites_)
+
+    def adapt(
+        self, suite_timings: Mapping[str, Sequence[float]], *, method: str = "fewlat"
+    ) -> DevicePredictor:
+        """Adapt to one device from its suite timings; the meta-model is not changed.
+
+        Args:
+            suite_timings: ``{space: [ms of the first K suite entries]}`` for one or
+                more suites, K from 1 to the suite length; NaN marks a shot that
+                was not measured (the anchor, first, is required).
+            method: one of :data:`METHODS`.
+
+        Returns:
+            A new :class:`DevicePredictor`.
+
+        Raises:
+            NotFittedError: not trained or loaded.
+            InvalidParameterError: an unknown suite or method, too many timings,
+                or timings that are not positive.
+        """
+        self._check_fitted()
+        if method not in METHODS:
+            raise invalid_parameter("method", "MetaPredictor.adapt", f"one of {METHODS}", method)
+        if not suite_timings:
+            raise invalid_parameter(
+                "suite_timings", "MetaPredictor.adapt", "timings of at least one suite", {}
+            )
+        model = self.baseline_ if method == "gnn-finetune" else self.model_
+        if model is None:
+            raise NotFittedError("This checkpoint has no pooled (gnn-finetune) network.")
+        calibrated = {}
+        for space, timings in suite_timings.items():
+            if space not in self.suites_:
+                raise invalid_parameter(
+                    "suite_timings",
+                    "MetaPredictor.adapt",
+                    f"keyed by suites of this checkpoint {sorted(self.suites_)}",
+                    space,
+                )
+            calibrated[space] = self._calibrate(model, space, list(timings), method)
+        return DevicePredictor(self, model, calibrated)
+
+    @torch.no_grad()
+    def _calibrate(
+        self, model: LatencyGNN, space: str, timings: list[float], method: str
+    ) -> _Calibrated:
+        suite = self.suites_[space]
+        if len(timings) > len(suite):
+            raise invalid_parameter(
+                "suite_timings",
+                "MetaPredictor.adapt",
+                f"at most {len(suite)} timings for the {space} suite",
+                len(timings),
+            )
+        names = list(self.suites_)
+        desc = descriptor_vector(timings, names.index(space), len(names))
+        film, heads = model.device_state(torch.from_numpy(desc).unsqueeze(0))
+        k = len(timings)
+        colours, counts = self.cache.for_archs(space, suite[:k]).restricted()
+        n_nodes = counts.sum(dim=1)
+        h = model.embed(colours, film)
+        ms = torch.tensor([timings], dtype=torch.float64)
+        mask = torch.isfinite(ms).float()
+        filled = torch.nan_to_num(ms, nan=1.0)
+        ratio = self.config.target == "ratio"
+        targets = (log_ratio(filled, filled[:, :1]) if ratio else torch.log(filled)).float()
+        if method == "fewlat":
+            steps, log_lr = self.config.inner_steps, self.log_lr_
+        elif method == "gnn-finetune":
+            steps = self.config.finetune_steps
+            log_lr = torch.full_like(self.log_lr_, float(np.log(self.config.finetune_lr)))
+        else:
+            steps, log_lr = 0, self.log_lr_
+        with torch.enable_grad():
+            heads = adapt_heads(
+                model, h, heads, log_lr, steps, colours.base, counts, n_nodes, targets, mask, ratio
+            ).detach()
+        anchor_score = predict_log(
+            model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
+        )
+        half = self.intervals_.get(space, [0.2] * len(suite))
+        return _Calibrated(
+            film=film,
+            head=heads[0],
+            anchor_ms=float(timings[0]),
+            anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
+            shots=k,
+            half_width=float(half[min(k, len(half)) - 1]),
+        )
+
+
+class DevicePredictor:
+    """A predictor adapted to one device (returned by :meth:`MetaPredictor.adapt`)."""
+
+    def __init__(self, meta: MetaPredictor, model: LatencyGNN, calibrated: dict[str, _Calibrated]):
+        self._meta = meta
+        self._model = model
+        self._calibrated = calibrated
+
+    @property
+    def suites(self) -> dict[str, int]:
+        """``{space: shots}`` of every suite this device was calibrated with."""
+        return {space: c.shots for space, c in self._calibrated.items()}
+
+    def suite_for(self, space: str | None) -> str:
+        """The suite that answers for ``space``: its own if calibrated, else the one with
+        the most shots (ties: the first calibrated)."""
+        if space in self._calibrated:
+            return space
+        return max(self._calibrated, key=lambda s: self._calibrated[s].shots)
+
+    @torch.no_grad()
+    def predict(self, graphs: GraphSet, *, suite: str | None = None) -> Prediction:
+        """Latency of each graph, milliseconds, with an 80% interval.
+
+        Args:
+            graphs: from :meth:`GraphCache.for_archs` / :meth:`GraphCache.for_models`
+                of this predictor's cache.
+            suite: which calibrated suite answers (default: the one with most shots).
+        """
+        name = self.suite_for(suite)
+        cal = self._calibrated[name]
+        model = self._model
+        if len(graphs) <= _FULL_PASS_GRAPHS:
+            colours, counts = graphs.restricted()
+            values = model.node_values(model.embed(colours, cal.film)[0], cal.head, colours.base)
+        else:
+            counts = graphs.sparse_counts()
+            key = graphs.colours.n_colours
+            values = cal.node_values.get(key)
+            if values is None:
+                colours = TorchColours.from_arrays(graphs.colours)
+                values = model.node_values(
+                    model.embed(colours, cal.film)[0], cal.head, colours.base
+                )
+                cal.node_values.clear()
+                cal.node_values[key] = values
+        n_nodes = torch.from_numpy(
+            np.add.reduceat(graphs.counts, graphs.indptr[:-1]).astype(np.float32)
+            if len(graphs)
+            else np.zeros(0, np.float32)
+        )
+        score = model.log_score(values, counts, n_nodes).double().numpy()
+        latency = np.exp(score - cal.anchor_log_score) * (
+            cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
+        )
+        spread = np.exp(cal.half_width)
+        return Prediction(latency, latency / spread, latency * spread, name)
+
+    def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
+        """Predict arch strings of ``space`` (graphs come from the cache, built once)."""
+        return self.predict(self._meta.cache.for_archs(space, archs), suite=space)
+
+    def predict_models(self, models: Sequence[bytes], *, suite: str | None = None) -> Prediction:
+        """Predict ONNX models given as bytes (untrusted; parsed with the size/node limits)."""
+        return self.predict(self._meta.cache.for_models(models), suite=suite)

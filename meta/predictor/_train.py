@@ -1,0 +1,263 @@
+"""Episodic meta-training: a device is a task, its suite shots the support set.
+
+One step draws a space, up to ``devices_per_step`` of its training devices and
+``queries`` archs that all of them have, and a shot count K. Each device's
+head is adapted on its first K suite timings (the inner loop, :mod:`._adapt`)
+and the loss is the Huber error of log(latency / anchor) on the queries.
+Every draw comes from ``numpy.random.default_rng((seed, step))``, so a run is
+deterministic and resumes exactly from a saved step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from fewlat.meta.predictor._adapt import adapt_heads, log_ratio, predict_log
+from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._descriptor import descriptor_size, descriptor_vector
+from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
+from fewlat.meta.tables import LatencyTable
+
+__all__ = ["SpaceData", "TrainConfig", "Trainer"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The meta-training recipe (stored in checkpoints, reused by ``eval --cv``).
+
+    Attributes:
+        steps: optimiser steps.
+        devices_per_step: devices (tasks) per step.
+        queries: query archs per step.
+        inner_steps: inner-loop steps; 0 trains a plain pooled model.
+        finetune_steps, finetune_lr: adaptation of a model trained with 0
+            inner steps (plain gradient descent on the head).
+        lr: Adam learning rate of the meta-parameters.
+        min_shots: smallest K drawn for an episode (the largest is the suite length).
+        drop_shot: chance that a non-anchor shot is masked out (teaches the mask).
+        target: ``"ratio"`` (log latency / anchor) or ``"raw"`` (log latency).
+        max_archs: query archs kept per space (a deterministic subset).
+        seed: seeds the model's initial weights and every draw.
+        model: the network's architecture.
+    """
+
+    steps: int = 3000
+    devices_per_step: int = 8
+    queries: int = 48
+    inner_steps: int = 3
+    finetune_steps: int = 40
+    finetune_lr: float = 0.05
+    lr: float = 3e-3
+    min_shots: int = 3
+    drop_shot: float = 0.1
+    target: str = "ratio"
+    max_archs: int = 2000
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> TrainConfig:
+        raw = dict(raw)
+        raw["model"] = ModelConfig(**raw.get("model", {}))
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class SpaceData:
+    """One space's pooled table, its suite, and the devices that may be trained on.
+
+    Attributes:
+        table: the pooled latency table of the space.
+        suite: the suite's archs in order, anchor first.
+        suite_slot: the suite's position in the model's suite list.
+        devices: table columns used for training.
+    """
+
+    table: LatencyTable
+    suite: tuple[str, ...]
+    suite_slot: int
+    devices: tuple[str, ...]
+
+    def suite_rows(self) -> np.ndarray:
+        return np.array([self.table.row_of(a) for a in self.suite], np.int64)
+
+    def query_rows(self, max_archs: int, seed: int) -> np.ndarray:
+        """Rows usable as queries: measured on a training device, not in the suite."""
+        cols = [self.table.devices.index(d) for d in self.devices]
+        lat = self.table.latency_ms[:, cols]
+        counts = np.isfinite(lat).sum(axis=1)
+        rows = np.flatnonzero(counts > 0)
+        rows = rows[~np.isin(rows, self.suite_rows())]
+        rng = np.random.default_rng(seed)
+        # most-measured archs first, then a seeded shuffle within equal counts
+        order = np.lexsort((rng.random(len(rows)), -counts[rows]))
+        return np.sort(rows[order[:max_archs]])
+
+
+@dataclass
+class _Episode:
+    space: SpaceData
+    cols: np.ndarray
+    shots: int
+    archs: list[str]
+    support_ms: np.ndarray  # [D, K] NaN where masked
+    query_ms: np.ndarray  # [D, Q]
+
+
+class Trainer:
+    """Meta-trains one :class:`LatencyGNN` (and its learned step sizes).
+
+    Args:
+        config: the recipe.
+        data: one entry per training space.
+        n_suites: suites the model knows (descriptor width).
+        cache: graph cache holding (or building) every suite and query arch.
+    """
+
+    def __init__(
+        self, config: TrainConfig, data: Sequence[SpaceData], n_suites: int, cache: GraphCache
+    ) -> None:
+        model_config = replace(config.model, descriptor_size=descriptor_size(n_suites))
+        self.config = config = replace(config, model=model_config)
+        self.data = list(data)
+        self.n_suites = n_suites
+        self.cache = cache
+        torch.manual_seed(config.seed)
+        self.model = LatencyGNN(config.model)
+        self.log_lr = torch.nn.Parameter(torch.full((self.model.head_size,), np.log(0.1)))
+        self.optimizer = torch.optim.Adam([*self.model.parameters(), self.log_lr], lr=config.lr)
+        self.step = 0
+        self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
+
+    def use(self, data: Sequence[SpaceData]) -> None:
+        """Continue training on other devices (same spaces and suites)."""
+        self.data = list(data)
+        self._queries = [d.query_rows(self.config.max_archs, self.config.seed) for d in self.data]
+
+    def prepare(self, on_new: Callable[[int], None] | None = None) -> int:
+        """Build every graph training will use; returns how many were missing."""
+        total = 0
+        for space, rows in zip(self.data, self._queries, strict=True):
+            archs = [*space.suite, *(space.table.archs[r] for r in rows)]
+            total += self.cache.missing(space.table.space, archs)
+            self.cache.for_archs(space.table.space, archs, on_new=on_new)
+        return total
+
+    def _episode(self, rng: np.random.Generator) -> _Episode | None:
+        which = int(rng.integers(len(self.data)))
+        space, rows = self.data[which], self._queries[which]
+        lat = space.table.latency_ms
+        suite_rows = space.suite_rows()
+        cols = np.array([space.table.devices.index(d) for d in space.devices], np.int64)
+        cols = cols[np.isfinite(lat[suite_rows[0], cols])]
+        if len(cols) == 0:
+            return None
+        cols = rng.choice(cols, size=min(self.config.devices_per_step, len(cols)), replace=False)
+        usable = rows[np.isfinite(lat[np.ix_(rows, cols)]).all(axis=1)]
+        if len(usable) < 2:
+            return None
+        query = rng.choice(usable, size=min(self.config.queries, len(usable)), replace=False)
+        shots = int(rng.integers(min(self.config.min_shots, len(suite_rows)), len(suite_rows) + 1))
+        support = lat[np.ix_(suite_rows[:shots], cols)].T.copy()
+        drop = rng.random(support.shape) < self.config.drop_shot
+        drop[:, 0] = False
+        support[drop] = np.nan
+        archs = [space.suite[i] for i in range(shots)] + [space.table.archs[r] for r in query]
+        return _Episode(space, cols, shots, archs, support, lat[np.ix_(query, cols)].T)
+
+    def episode_loss(self, episode: _Episode, inner_steps: int | None = None) -> torch.Tensor:
+        """Mean Huber loss of log latency ratios on the episode's queries."""
+        cfg = self.config
+        graphs = self.cache.for_archs(episode.space.table.space, episode.archs)
+        colours, counts = graphs.restricted()
+        n_nodes = counts.sum(dim=1)
+        k = episode.shots
+        descriptors = torch.from_numpy(
+            np.stack(
+                [
+                    descriptor_vector(ms, episode.space.suite_slot, self.n_suites)
+                    for ms in episode.support_ms
+                ]
+            )
+        )
+        film, heads = self.model.device_state(descriptors)
+        h = self.model.embed(colours, film)
+        ratio = cfg.target == "ratio"
+        support = torch.from_numpy(episode.support_ms)
+        query = torch.from_numpy(episode.query_ms)
+        mask = torch.isfinite(support).float()
+        filled = torch.nan_to_num(support, nan=1.0)
+        if ratio:
+            targets, query_y = log_ratio(filled, filled[:, :1]), log_ratio(query, filled[:, :1])
+        else:
+            targets, query_y = torch.log(filled), torch.log(query)
+        steps = cfg.inner_steps if inner_steps is None else inner_steps
+        if steps:
+            heads = adapt_heads(
+                self.model, h, heads, self.log_lr, steps, colours.base,
+                counts[:k], n_nodes[:k], targets.float(), mask, ratio,
+            )  # fmt: skip
+        anchor = (counts[:1], n_nodes[:1]) if ratio else None
+        pred = torch.stack(
+            [
+                predict_log(
+                    self.model, h[d], heads[d], colours.base, counts[k:], n_nodes[k:], anchor
+                )
+                for d in range(len(episode.cols))
+            ]
+        )
+        return F.smooth_l1_loss(pred, query_y.float(), beta=0.1)
+
+    def train(self, steps: int, on_step: Callable[[int, float], None] | None = None) -> None:
+        """Run optimiser steps ``self.step`` … ``steps - 1`` (resumes where it stopped)."""
+        self.model.train()
+        while self.step < steps:
+            rng = np.random.default_rng((self.config.seed, self.step))
+            episode = self._episode(rng)
+            loss_value = float("nan")
+            if episode is not None:
+                self.optimizer.zero_grad()
+                loss = self.episode_loss(episode)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([*self.model.parameters(), self.log_lr], 5.0)
+                self.optimizer.step()
+                loss_value = float(loss.detach())
+            self.step += 1
+            if on_step is not None:
+                on_step(self.step, loss_value)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything needed to resume, as named tensors (for safetensors)."""
+        tensors = {f"model.{k}": v.detach() for k, v in self.model.state_dict().items()}
+        tensors["log_lr"] = self.log_lr.detach()
+        state = self.optimizer.state_dict()["state"]
+        for i, slot in state.items():
+            for name, value in slot.items():
+                tensors[f"adam.{i}.{name}"] = torch.as_tensor(value).detach()
+        tensors["step"] = torch.tensor(self.step)
+        return tensors
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore a :meth:`state_tensors` snapshot."""
+        self.model.load_state_dict(
+            {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        )
+        with torch.no_grad():
+            self.log_lr.copy_(tensors["log_lr"])
+        state = self.optimizer.state_dict()
+        slots: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("adam."):
+                _, i, name = key.split(".", 2)
+                slots.setdefault(int(i), {})[name] = value.clone()
+        state["state"] = slots
+        self.optimizer.load_state_dict(state)
+        self.step = int(tensors["step"])

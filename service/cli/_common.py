@@ -1,0 +1,64 @@
+"""Helpers shared by the predictor commands: list options, the graph cache, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from platformdirs import user_cache_dir
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from fewlat.meta.predictor import GraphCache
+
+__all__ = ["default_cache_dir", "kept_on_disk", "progress_bar", "split_ints", "split_list"]
+
+
+def split_list(value: str | None) -> list[str]:
+    """``"a,b, c"`` → ``["a", "b", "c"]``; None or empty → []."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def split_ints(value: str, option: str) -> list[int]:
+    """``"3,5,10"`` → ``[3, 5, 10]``; each value an int ≥ 1."""
+    try:
+        values = [int(v) for v in split_list(value)]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise typer.BadParameter(
+            f"{value!r} is not a comma-separated list of ints >= 1", param_hint=option
+        )
+    return values
+
+
+def default_cache_dir() -> Path:
+    """Where built graphs are kept between runs (``FEWLAT_CACHE_DIR`` overrides)."""
+    return Path(os.environ.get("FEWLAT_CACHE_DIR") or user_cache_dir("fewlat"))
+
+
+def progress_bar() -> Progress:
+    """The rich progress bar every long command uses."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(),
+    )
+
+
+@contextlib.contextmanager
+def kept_on_disk(cache: GraphCache, cache_dir: Path | None) -> Iterator[GraphCache]:
+    """Load ``cache`` from ``cache_dir`` (default: :func:`default_cache_dir`); save it
+    back on exit if it grew."""
+    folder = cache_dir or default_cache_dir()
+    cache.load(folder)
+    before = len(cache)
+    try:
+        yield cache
+    finally:
+        if len(cache) > before:
+            cache.save(folder)

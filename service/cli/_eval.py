@@ -1,0 +1,187 @@
+"""``fewlat eval`` and ``fewlat predict-table``: offline few-shot evaluation and prediction."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fewlat._cli import fail, friendly_errors
+from fewlat.meta.evaluation import ALL_METHODS, evaluate, plot_evaluation
+from fewlat.meta.predictor import MetaPredictor, load_checkpoint
+from fewlat.meta.tables import LatencyTable, read_pool, read_table, space_folder
+from fewlat.service.cli._common import kept_on_disk, progress_bar, split_ints, split_list
+
+__all__ = ["eval_command", "predict_table_command"]
+
+_Checkpoint = Annotated[
+    Path | None, typer.Option("--checkpoint", help="Checkpoint folder (default: the shipped one).")
+]
+_CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Graph cache folder.")]
+
+
+def _read(root: Path, space: str) -> LatencyTable:
+    folder = space_folder(root, space)
+    if folder is None:
+        raise fail(f"{root} has no {space!r} table (expected {root}/{space}/latency_ms.csv).")
+    return read_table(root, folder)
+
+
+def _train_table(meta: MetaPredictor, space: str, roots: list[str]) -> LatencyTable | None:
+    """Pooled training data for the device-mix baseline: --train-data, else the
+    checkpoint's recorded roots if they exist here."""
+    roots = roots or [r for r in meta.info_.get("data_roots", []) if Path(r).is_dir()]
+    present = [r for r in roots if space_folder(r, space) is not None]
+    if not present:
+        return None
+    table = read_pool(present, space)
+    trained = meta.info_.get("manifest", {}).get(space, {}).get("devices", table.devices)
+    keep = [d for d in table.devices if d in trained]
+    return table.select_devices(keep) if keep else None
+
+
+def _print_summary(rows: list[dict], space: str) -> None:
+    shots = sorted({r["shots"] for r in rows})
+    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]
+    table = Table(title=f"{space}: mean over {len({r['device'] for r in rows})} devices")
+    table.add_column("method")
+    for k in shots:
+        table.add_column(f"ρ K={k}", justify="right")
+        table.add_column(f"MAPE K={k}", justify="right")
+    for method in methods:
+        cells = []
+        for k in shots:
+            sel = [r for r in rows if r["method"] == method and r["shots"] == k]
+            cells += [
+                f"{np.mean([r['spearman'] for r in sel]):.3f}",
+                f"{np.mean([r['mape'] for r in sel]):.1%}",
+            ]
+        table.add_row(method, *cells)
+    Console().print(table)
+    cover = [r["coverage"] for r in rows if "coverage" in r]
+    if cover:
+        Console().print(f"fewlat 80% interval coverage: {np.mean(cover):.2f}")
+
+
+@friendly_errors
+def eval_command(
+    data: Annotated[Path, typer.Option("--data", help="Table root with the devices to score.")],
+    space: Annotated[str, typer.Option("--space", help="Search space.")],
+    devices: Annotated[str, typer.Option("--devices", help="a,b or all.")] = "all",
+    shots: Annotated[str, typer.Option("--shots", help="K values, e.g. 3,5,10.")] = "3,5,10",
+    checkpoint: _Checkpoint = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write results JSON.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG figure.")] = None,
+    allow_seen: Annotated[
+        bool, typer.Option("--allow-seen", help="Score devices the checkpoint was trained on.")
+    ] = False,
+    train_data: Annotated[
+        str, typer.Option("--train-data", help="Roots for the device-mix baseline.")
+    ] = "",
+    cache_dir: _CacheDir = None,
+) -> None:
+    """Score devices few-shot: fewlat and every baseline, on the same queries."""
+    from fewlat.spaces import get_space
+
+    name = get_space(space).name
+    ks = split_ints(shots, "--shots")
+    meta = load_checkpoint(checkpoint)
+    if name not in meta.suites_:
+        raise fail(f"the checkpoint has no {name!r} suite; it has {', '.join(meta.suites_)}.")
+    if max(ks) > len(meta.suites_[name]):
+        raise fail(f"--shots goes up to {len(meta.suites_[name])} for the {name} suite.")
+    table = _read(data, name)
+    chosen = table.devices if devices == "all" else tuple(split_list(devices))
+    unknown = [d for d in chosen if d not in table.devices]
+    if unknown:
+        raise fail(f"{', '.join(unknown)} not in {data}/{name}; it has {', '.join(table.devices)}.")
+    seen = set(meta.info_.get("manifest", {}).get(name, {}).get("devices", []))
+    if seen & set(chosen) and not allow_seen:
+        raise fail(
+            f"{', '.join(sorted(seen & set(chosen)))} were in the checkpoint's training data, "
+            "so their scores would not measure unseen devices. Pass --allow-seen to score "
+            "them anyway, or use --cv FOLDS."
+        )
+    train = _train_table(meta, name, split_list(train_data))
+    with kept_on_disk(meta.cache, cache_dir), progress_bar() as bar:
+        task = bar.add_task("evaluating", total=len(chosen), note="")
+        rows, runs = evaluate(
+            meta,
+            table,
+            chosen,
+            ks,
+            train_table=train,
+            on_device=lambda d: bar.update(task, advance=1, note=d),
+        )
+    if not rows:
+        raise fail("no device had its suite anchor measured; nothing to score.")
+    _print_summary(rows, name)
+    if json_out is not None:
+        json_out.write_text(json.dumps({"space": name, "results": rows}, indent=1))
+    if plot is not None:
+        plot_evaluation(rows, runs, name, plot)
+
+
+@friendly_errors
+def predict_table_command(
+    data: Annotated[Path, typer.Option("--data", help="Table root holding the device.")],
+    space: Annotated[str, typer.Option("--space", help="Search space.")],
+    device: Annotated[str, typer.Option("--device", help="The device's column.")],
+    shots: Annotated[int, typer.Option("--shots", min=1, help="Suite entries to use.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    checkpoint: _Checkpoint = None,
+    cache_dir: _CacheDir = None,
+) -> None:
+    """Predict every arch of the table for DEVICE from its first K suite rows only.
+
+    Writes idx,predicted_ms,low_ms,high_ms (the interval is 80%).
+    """
+    from fewlat.spaces import get_space
+
+    name = get_space(space).name
+    meta = load_checkpoint(checkpoint)
+    if name not in meta.suites_:
+        raise fail(f"the checkpoint has no {name!r} suite; it has {', '.join(meta.suites_)}.")
+    suite = meta.suites_[name]
+    if shots > len(suite):
+        raise fail(f"--shots goes up to {len(suite)} for the {name} suite.")
+    table = _read(data, name)
+    if device not in table.devices:
+        raise fail(f"{device!r} is not a column of {data}/{name}.")
+    column = table.column(device)
+    timings = [
+        float(column[table.row_of(a)]) if a in table else float("nan") for a in suite[:shots]
+    ]
+    if not np.isfinite(timings[0]):
+        raise fail(
+            f"{device} has no measurement of the suite anchor {suite[0]!r}; "
+            "measure it first (`fewlat suite --space ...` lists the suite)."
+        )
+    with kept_on_disk(meta.cache, cache_dir), progress_bar() as bar:
+        bar.add_task("predicting", total=None, note=f"{len(table)} archs")
+        prediction = meta.adapt({name: timings}).predict_archs(name, list(table.archs))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".csv.tmp")
+    with os.fdopen(fd, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["idx", "predicted_ms", "low_ms", "high_ms"])
+        for i, p, lo, hi in zip(
+            table.idx.tolist(),
+            prediction.latency_ms,
+            prediction.low_ms,
+            prediction.high_ms,
+            strict=True,
+        ):
+            writer.writerow([i, f"{p:.6g}", f"{lo:.6g}", f"{hi:.6g}"])
+    os.replace(tmp, out)
+    Console(stderr=True).print(
+        f"wrote {len(table)} predictions to {out} (suite {name}, {shots} shots)"
+    )

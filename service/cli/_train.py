@@ -1,0 +1,164 @@
+"""``fewlat meta-train`` and ``fewlat suite``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fewlat._cli import fail, friendly_errors
+from fewlat.hwdesc import SELECTION_METHODS, CalibrationSuite, build_suite
+from fewlat.meta.predictor import (
+    GraphCache,
+    TrainConfig,
+    load_checkpoint,
+    meta_train,
+    save_checkpoint,
+)
+from fewlat.meta.tables import read_pool, space_folder
+from fewlat.service.cli._common import kept_on_disk, progress_bar, split_list
+
+__all__ = ["DEFAULT_TRAIN_SPACES", "meta_train_command", "suite_command"]
+
+#: spaces meta-trained on by default (zoo and resnet_prune are kept as unseen spaces)
+DEFAULT_TRAIN_SPACES = ("nb201", "fbnet", "ofa_mbv3")
+
+
+@friendly_errors
+def meta_train_command(
+    data: Annotated[str, typer.Option("--data", help="Table roots, comma-separated.")],
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")],
+    spaces: Annotated[
+        str, typer.Option("--spaces", help="Spaces to train on, comma-separated.")
+    ] = ",".join(DEFAULT_TRAIN_SPACES),
+    exclude_devices: Annotated[
+        str, typer.Option("--exclude-devices", help="Devices never trained on, comma-separated.")
+    ] = "",
+    seed: Annotated[int, typer.Option("--seed", help="Seeds weights and every draw.")] = 0,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Meta-training steps.")] = (
+        TrainConfig.steps
+    ),
+    max_archs: Annotated[
+        int, typer.Option("--max-archs", min=2, help="Query archs kept per space.")
+    ] = TrainConfig.max_archs,
+    suite_method: Annotated[
+        str, typer.Option("--suite-method", help=f"One of {', '.join(SELECTION_METHODS)}.")
+    ] = "greedy",
+    baseline: Annotated[
+        bool, typer.Option(help="Also train the pooled gnn-finetune baseline network.")
+    ] = True,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Graph cache folder.")
+    ] = None,
+) -> None:
+    """Meta-train the predictor on pooled tables and write a checkpoint.
+
+    Resumable: progress is kept in OUT.partial/ and a rerun of the same command
+    continues from the last save.
+    """
+    roots = [Path(r) for r in split_list(data)]
+    names = split_list(spaces)
+    if not roots:
+        raise fail("--data needs at least one table root.")
+    if suite_method == "help":
+        raise fail("--suite-method help is for comparisons only (benchmarks/suite_choice.py).")
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        raise fail(f"table root(s) not found: {', '.join(missing)}")
+    console = Console(stderr=True)
+    tables = {}
+    for name in names:
+        present = [r for r in roots if space_folder(r, name) is not None]
+        if not present:
+            raise fail(f"no --data root has a {name!r} table; drop it from --spaces.")
+        tables[name] = read_pool(present, name)
+    excluded = split_list(exclude_devices)
+    known = {d for t in tables.values() for d in t.devices}
+    unknown = sorted(set(excluded) - known)
+    if unknown:
+        console.print(f"note: --exclude-devices names no device of the data: {', '.join(unknown)}")
+    if excluded:
+        tables = {
+            n: t.select_devices([d for d in t.devices if d not in excluded])
+            for n, t in tables.items()
+        }
+    config = replace(TrainConfig(), steps=steps, seed=seed, max_archs=max_archs)
+    cache = GraphCache(config.model.levels)
+    with kept_on_disk(cache, cache_dir), progress_bar() as bar:
+        suites = []
+        task = bar.add_task("choosing suites", total=len(tables), note="")
+        for name, table in tables.items():
+            suites.append(build_suite(table, method=suite_method, seed=seed).to_dict())
+            bar.update(task, advance=1, note=name)
+        graphs = bar.add_task("building graphs", total=None, note="")
+        tasks: dict[str, int] = {}
+
+        def on_progress(phase: str, step: int, total: int, loss: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"training {phase}", total=total, note="")
+            bar.update(tasks[phase], completed=step, total=total, note=f"loss {loss:.3f}")
+
+        meta = meta_train(
+            tables,
+            suites,
+            config,
+            cache=cache,
+            exclude_devices=excluded,
+            resume_dir=out.with_name(out.name + ".partial"),
+            baseline=baseline,
+            on_progress=on_progress,
+            on_graph=lambda n: bar.update(graphs, advance=n),
+        )
+    meta.info_["data_roots"] = [str(r.resolve()) for r in roots]
+    save_checkpoint(meta, out)
+    _print_metrics(console, meta.info_["metrics"]["held_out_calibration_devices"])
+    console.print(f"wrote {out}")
+
+
+def _print_metrics(console: Console, metrics: dict) -> None:
+    table = Table(title="held-out calibration devices (mean over devices)")
+    table.add_column("space")
+    table.add_column("K", justify="right")
+    table.add_column("ρ", justify="right")
+    table.add_column("MAPE", justify="right")
+    for space, by_k in metrics.items():
+        for k, row in by_k.items():
+            table.add_row(space, k[1:], f"{row['spearman']:.3f}", f"{row['mape']:.1%}")
+    console.print(table)
+
+
+@friendly_errors
+def suite_command(
+    space: Annotated[str, typer.Option("--space", help="Search space.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Checkpoint folder (default: shipped).")
+    ] = None,
+) -> None:
+    """Print the ordered calibration suite of a space: position, arch, sha256."""
+    from fewlat.spaces import get_space
+
+    name = get_space(space).name
+    meta = load_checkpoint(checkpoint)
+    raw = next((s for s in meta.info_["suites"] if s["space"] == name), None)
+    if raw is None:
+        raise fail(
+            f"the checkpoint has no suite for {name!r}; it has "
+            f"{', '.join(s['space'] for s in meta.info_['suites'])}. Calibrate with one of those."
+        )
+    suite = CalibrationSuite.from_dict(raw)
+    if as_json:
+        typer.echo(json.dumps(suite.to_dict(), indent=2))
+        return
+    table = Table(title=f"{suite.version} ({suite.method})")
+    table.add_column("position", justify="right")
+    table.add_column("arch")
+    table.add_column("sha256")
+    for entry in suite.entries:
+        table.add_row(str(entry.position), entry.arch, entry.sha256[:16] + "…")
+    Console().print(table)

@@ -1,0 +1,110 @@
+"""The colour index gives exactly what the GNN computes on each graph's own nodes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from fewlat.meta.features import NODE_FEATURES, featurize
+from fewlat.meta.graph import encode
+from fewlat.meta.predictor import GraphCache, LatencyGNN, ModelConfig
+from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
+from fewlat.meta.predictor._graphset import BASE_QUANTITIES, base_quantities
+from fewlat.spaces import get_space
+
+
+def _graphs(space: str, n: int) -> list:
+    spec = get_space(space)
+    archs = [spec.supernet(), *spec.sample(np.random.default_rng(1), n - 1)]
+    return [featurize(encode(spec.to_onnx(a))) for a in archs]
+
+
+def _node_level_score(model: LatencyGNN, data, film: torch.Tensor, head: torch.Tensor) -> float:
+    """The same network run on one graph's nodes directly, without colours."""
+    x = data.x.clone()
+    x[:, NODE_FEATURES.index("rel_position")] = 0.0
+    src, dst = data.edge_index
+    degree = torch.bincount(dst, minlength=len(x)).clamp(min=1).float().view(-1, 1)
+
+    def modulate(h, level):
+        return h * (1 + film[0, level, 0]) + film[0, level, 1]
+
+    h = modulate(F.relu(model.encode(x)), 0)
+    for t in range(model.config.levels):
+        msg = F.relu(model.message[t](torch.cat([h[src], data.edge_attr], dim=-1)))
+        agg = torch.zeros_like(h).index_add(0, dst, msg) / degree
+        h = modulate(F.relu(model.update[t](torch.cat([h, agg], dim=-1))), t + 1)
+    h = model.norm(h)
+    nodes = ColourArrays(x.numpy(), data.edge_attr.numpy(), (), (), (), (), ())
+    base = torch.from_numpy(base_quantities(nodes))
+    return float(torch.log(model.node_values(h, head, base).sum()))
+
+
+@pytest.mark.parametrize("space", ["nb201", "fbnet"])
+def test_colour_scores_equal_node_level_scores(space):
+    torch.manual_seed(0)
+    model = LatencyGNN(ModelConfig(hidden=16, levels=2, descriptor_size=21)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)  # FiLM and head start at zero; make them matter
+    graphs = _graphs(space, 4)
+    cache = GraphCache(2)
+    for i, g in enumerate(graphs):
+        cache._entries[f"g{i}"] = (*cache._index.add(g), 0.0, g.graph_attr[0].numpy())
+    cache._arrays = None
+    graphset = cache._graphset([f"g{i}" for i in range(len(graphs))])
+    colours, counts = graphset.restricted()
+    with torch.no_grad():
+        film, heads = model.device_state(torch.randn(1, 21))
+        h = model.embed(colours, film)
+        values = model.node_values(h[0], heads[0], colours.base)
+        scores = model.log_score(values, counts, counts.sum(1))
+        expected = [_node_level_score(model, g, film, heads[0]) for g in graphs]
+    np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-4)
+    assert colours.base.shape[1] == len(BASE_QUANTITIES)
+    # shared cells collapse: far fewer colours than nodes
+    assert colours.x.shape[0] < sum(g.num_nodes for g in graphs)
+
+
+def test_adding_a_graph_twice_adds_no_colours():
+    graph = _graphs("nb201", 1)[0]
+    index = ColourIndex(2)
+    first = index.add(graph)
+    size = index.arrays().n_colours
+    second = index.add(graph)
+    assert index.arrays().n_colours == size
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert first[1].sum() == graph.num_nodes
+
+
+def test_cache_round_trip_through_npz(tmp_path):
+    spec = get_space("nb201")
+    archs = [spec.supernet(), *spec.sample(np.random.default_rng(2), 3)]
+    cache = GraphCache(2)
+    before = cache.for_archs("nb201", archs)
+    path = cache.save(tmp_path)
+    assert path.suffix == ".npz"
+    loaded = GraphCache(2)
+    assert loaded.load(tmp_path)
+    assert loaded.missing("nb201", archs) == 0
+    after = loaded.for_archs("nb201", archs)
+    np.testing.assert_array_equal(before.indices, after.indices)
+    np.testing.assert_array_equal(before.counts, after.counts)
+    # the reloaded index keeps growing consistently: an old graph re-added gives the same colours
+    fresh = spec.sample(np.random.default_rng(3), 1)
+    loaded.for_archs("nb201", fresh)
+    assert loaded.missing("nb201", archs + fresh) == 0
+    np.testing.assert_array_equal(loaded.for_archs("nb201", archs).indices, before.indices)
+
+
+def test_cache_from_onnx_bytes_is_keyed_by_content():
+    spec = get_space("nb201")
+    model = spec.to_onnx(spec.supernet())
+    cache = GraphCache(2)
+    a = cache.for_models([model, model])
+    assert len(cache) == 1 and len(a) == 2
+    b = cache.for_archs("nb201", [spec.supernet()])
+    np.testing.assert_array_equal(a.indices[: a.indptr[1]], b.indices)

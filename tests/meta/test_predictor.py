@@ -1,0 +1,163 @@
+"""MetaPredictor / DevicePredictor on a tiny model trained on the repo's measured data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fewlat.exceptions import InvalidParameterError, NotFittedError
+from fewlat.hwdesc import build_suite
+from fewlat.meta.predictor import (
+    GraphCache,
+    MetaPredictor,
+    ModelConfig,
+    TrainConfig,
+    load_checkpoint,
+    meta_train,
+    save_checkpoint,
+)
+from fewlat.meta.tables import read_pool
+from fewlat.spaces import get_space
+
+MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
+TINY = TrainConfig(
+    steps=6, devices_per_step=3, queries=8, max_archs=24, model=ModelConfig(hidden=16)
+)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    tables = {s: read_pool([MEASURED], s) for s in ("nb201", "fbnet")}
+    tables = {s: t.select_devices(t.devices[:6]) for s, t in tables.items()}
+    suites = [build_suite(t, size=4).to_dict() for t in tables.values()]
+    cache = GraphCache(TINY.model.levels)
+    meta = meta_train(tables, suites, TINY, cache=cache, exclude_devices=["epyc-mnn-1t"])
+    return meta, tables
+
+
+def test_unfitted_predictor_raises_not_fitted():
+    with pytest.raises(NotFittedError, match="meta-train it or load a checkpoint"):
+        MetaPredictor().adapt({"nb201": [1.0]})
+
+
+def test_adapt_returns_a_new_predictor_and_leaves_the_meta_model_alone(trained):
+    meta, tables = trained
+    before = {k: v.clone() for k, v in meta.model_.state_dict().items()}
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-ort-1t-optall") for a in meta.suites_["nb201"]]
+    device = meta.adapt({"nb201": timings})
+    archs = list(table.archs[:20])
+    pred = device.predict_archs("nb201", archs)
+    for k, v in meta.model_.state_dict().items():
+        assert torch.equal(before[k], v), k
+    assert pred.suite == "nb201"
+    assert pred.latency_ms.shape == (20,)
+    assert np.all(pred.latency_ms > 0)
+    assert np.all(pred.low_ms < pred.latency_ms) and np.all(pred.latency_ms < pred.high_ms)
+    # the anchor is predicted at exactly its measured time (ratio target)
+    anchor = device.predict_archs("nb201", [meta.suites_["nb201"][0]]).latency_ms[0]
+    assert anchor == pytest.approx(timings[0], rel=1e-4)
+
+
+def test_other_spaces_and_onnx_bytes_answer_with_the_suite_they_used(trained):
+    meta, tables = trained
+    table = tables["fbnet"]
+    timings = [table.lookup_ms(a, "epyc-ort-1t-optall") for a in meta.suites_["fbnet"][:3]]
+    device = meta.adapt({"fbnet": timings})
+    zoo = get_space("zoo")
+    model = zoo.to_onnx(zoo.supernet())
+    pred = device.predict_models([model])
+    assert pred.suite == "fbnet" and pred.latency_ms[0] > 0
+    assert device.suites == {"fbnet": 3}
+
+
+def test_adapt_errors_name_the_problem(trained):
+    meta, _ = trained
+    with pytest.raises(InvalidParameterError, match="suites of this checkpoint"):
+        meta.adapt({"ofa_mbv3": [1.0]})
+    with pytest.raises(InvalidParameterError, match="at most 4 timings"):
+        meta.adapt({"nb201": [1.0] * 5})
+    with pytest.raises(InvalidParameterError, match="anchor"):
+        meta.adapt({"nb201": [float("nan"), 1.0]})
+    with pytest.raises(InvalidParameterError, match="method"):
+        meta.adapt({"nb201": [1.0]}, method="magic")
+
+
+def test_every_method_adapts(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
+    preds = {
+        m: meta.adapt({"nb201": timings}, method=m).predict_archs("nb201", table.archs[:5])
+        for m in ("fewlat", "zero-shot", "gnn-finetune")
+    }
+    assert all(np.all(np.isfinite(p.latency_ms)) for p in preds.values())
+    assert not np.allclose(preds["fewlat"].latency_ms, preds["gnn-finetune"].latency_ms)
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(trained, tmp_path):
+    meta, tables = trained
+    save_checkpoint(meta, tmp_path / "ck")
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.suites_ == meta.suites_
+    assert (
+        loaded.info_["manifest"]["nb201"]["devices"] == meta.info_["manifest"]["nb201"]["devices"]
+    )
+    assert "epyc-mnn-1t" not in loaded.info_["manifest"]["nb201"]["devices"]
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-ort-2t-optall") for a in meta.suites_["nb201"]]
+    a = meta.adapt({"nb201": timings}).predict_archs("nb201", table.archs[:10])
+    b = loaded.adapt({"nb201": timings}).predict_archs("nb201", table.archs[:10])
+    np.testing.assert_allclose(a.latency_ms, b.latency_ms, rtol=1e-5)
+    np.testing.assert_allclose(a.high_ms, b.high_ms, rtol=1e-5)
+
+
+def test_loading_refuses_other_schema_and_missing_files(trained, tmp_path):
+    import json
+
+    meta, _ = trained
+    with pytest.raises(InvalidParameterError, match="not a fewlat checkpoint"):
+        load_checkpoint(tmp_path)
+    save_checkpoint(meta, tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["feature_schema_version"] = 999
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidParameterError, match="feature schema 999"):
+        load_checkpoint(tmp_path / "ck")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_training_is_deterministic_and_resumes_exactly(tmp_path):
+    tables = {"nb201": read_pool([MEASURED], "nb201")}
+    suites = [build_suite(tables["nb201"], size=3).to_dict()]
+    config = replace(TINY, steps=4)
+    straight = meta_train(tables, suites, config, baseline=False)
+
+    def crash_at_step_3(phase, step, total, loss):
+        if step == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        meta_train(
+            tables, suites, config, resume_dir=tmp_path, save_every=1, baseline=False,
+            on_progress=crash_at_step_3,
+        )  # fmt: skip
+    steps_seen = []
+    resumed = meta_train(
+        tables, suites, config, resume_dir=tmp_path, save_every=1, baseline=False,
+        on_progress=lambda phase, step, total, loss: steps_seen.append(step),
+    )  # fmt: skip
+    assert steps_seen[0] == 3  # steps 1-2 were saved and not redone
+    for k, v in straight.model_.state_dict().items():
+        assert torch.allclose(v, resumed.model_.state_dict()[k], atol=1e-6), k

@@ -1,0 +1,117 @@
+"""``fewlat meta-train / suite / eval / predict-table`` end to end on the repo's measured data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fewlat.meta.predictor import load_checkpoint
+from fewlat.meta.tables import read_table, write_table
+from fewlat.service.cli import app
+
+MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
+runner = CliRunner()
+HELD_OUT = "epyc-mnn-2t"
+
+
+def _run(args: str, **kwargs):
+    return runner.invoke(app, shlex.split(args), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ck") / "tiny"
+    result = _run(
+        f"meta-train --data {MEASURED} --spaces nb201 --steps 3 --max-archs 16 "
+        f"--exclude-devices {HELD_OUT} --out {out} --seed 1 --no-baseline",
+        env={"FEWLAT_CACHE_DIR": str(out.parent / "cache")},
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(checkpoint):
+    meta = load_checkpoint(checkpoint)
+    assert list(meta.suites_) == ["nb201"] and len(meta.suites_["nb201"]) == 10
+    manifest = meta.info_["manifest"]["nb201"]
+    assert HELD_OUT not in manifest["devices"] and len(manifest["table_sha256"]) == 64
+    assert meta.info_["excluded_devices"] == [HELD_OUT]
+    assert meta.info_["data_roots"] == [str(MEASURED)]
+
+
+def test_suite_lists_the_checkpoint_suite(checkpoint):
+    result = _run(f"suite --space nb201 --json --checkpoint {checkpoint}")
+    assert result.exit_code == 0, result.output
+    suite = json.loads(result.stdout)
+    assert [e["position"] for e in suite["entries"]] == list(range(10))
+    assert suite["entries"][0]["arch"] == load_checkpoint(checkpoint).suites_["nb201"][0]
+    bad = _run(f"suite --space fbnet --checkpoint {checkpoint}")
+    assert bad.exit_code == 1 and "no suite for 'fbnet'" in bad.stderr
+
+
+def test_eval_scores_an_unseen_device_and_refuses_seen_ones(checkpoint, tmp_path):
+    env = {"FEWLAT_CACHE_DIR": str(tmp_path / "cache")}
+    seen = _run(
+        f"eval --data {MEASURED} --space nb201 --devices epyc-mnn-1t --checkpoint {checkpoint}",
+        env=env,
+    )
+    assert seen.exit_code == 1 and "--allow-seen" in seen.stderr
+    out, plot = tmp_path / "r.json", tmp_path / "r.png"
+    result = _run(
+        f"eval --data {MEASURED} --space nb201 --devices {HELD_OUT} --shots 3,10 "
+        f"--checkpoint {checkpoint} --json {out} --plot {plot}",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["space"] == "nb201"
+    methods = {r["method"] for r in report["results"]}
+    assert methods == {"fewlat", "zero-shot", "device-mix", "ridge", "flops"}
+    keys = {"device", "shots", "method", "spearman", "kendall", "mape", "acc5", "acc10"}
+    for row in report["results"]:
+        assert keys | {"mean_accuracy", "n"} <= set(row)
+        assert row["n"] == 990 and -1 <= row["spearman"] <= 1
+    assert plot.stat().st_size > 10_000
+
+
+def test_predict_table_reads_only_the_suite_rows(checkpoint, tmp_path):
+    meta = load_checkpoint(checkpoint)
+    full = read_table(MEASURED, "nb201")
+    suite = set(meta.suites_["nb201"])
+    keep = {a: full.lookup_ms(a, HELD_OUT) for a in full.archs if a in suite}
+    only_suite = full.select_devices([]).with_measurements(HELD_OUT, keep)
+    write_table(only_suite, tmp_path / "t")
+    out = tmp_path / "p.csv"
+    result = _run(
+        f"predict-table --data {tmp_path / 't'} --space nb201 --device {HELD_OUT} "
+        f"--shots 10 --out {out} --checkpoint {checkpoint}",
+        env={"FEWLAT_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.exit_code == 0, result.output
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(full)
+    predicted = np.array([float(r["predicted_ms"]) for r in rows])
+    low = np.array([float(r["low_ms"]) for r in rows])
+    assert np.all(predicted > 0) and np.all(low < predicted)
+    assert [int(r["idx"]) for r in rows] == full.idx.tolist()
+
+
+def test_predict_table_without_the_anchor_says_what_to_measure(checkpoint, tmp_path):
+    full = read_table(MEASURED, "nb201")
+    anchor = load_checkpoint(checkpoint).suites_["nb201"][0]
+    other = next(a for a in full.archs if a != anchor)
+    table = full.select_devices([]).with_measurements("board", {other: 3.0})
+    write_table(table, tmp_path / "t")
+    result = _run(
+        f"predict-table --data {tmp_path / 't'} --space nb201 --device board --shots 3 "
+        f"--out {tmp_path / 'p.csv'} --checkpoint {checkpoint}"
+    )
+    assert result.exit_code == 1 and "suite anchor" in result.stderr
+    assert not (tmp_path / "p.csv").exists()
