@@ -29,6 +29,9 @@ class Space(ABC):
     finite: bool = False
     #: the input shape shared by every member, or None when it depends on the arch
     fixed_input_shape: tuple[int, ...] | None = None
+    #: whether the reference implementation, run eagerly, computes more than the
+    #: ONNX model does (see :meth:`eager_model`); False: the two are the same
+    has_eager_variant: bool = False
 
     @abstractmethod
     def canonical(self, arch: str) -> str:
@@ -86,9 +89,27 @@ class Space(ABC):
             InvalidArchError: ``arch`` is not a member.
         """
 
-    def to_onnx(self, arch: str, *, with_weights: bool = False, seed: int = 0) -> bytes:
-        """:meth:`to_model` serialised to bytes."""
-        return self.to_model(arch, with_weights=with_weights, seed=seed).SerializeToString()
+    def to_onnx(
+        self, arch: str, *, with_weights: bool = False, seed: int = 0, eager: bool = False
+    ) -> bytes:
+        """:meth:`to_model` (or, with ``eager``, :meth:`eager_model`) serialised to bytes."""
+        build = self.eager_model if eager else self.to_model
+        return build(arch, with_weights=with_weights, seed=seed).SerializeToString()
+
+    def eager_model(
+        self, arch: str, *, with_weights: bool = False, seed: int = 0
+    ) -> onnx.ModelProto:
+        """``arch`` as the space's reference implementation computes it when run eagerly
+        (e.g. in PyTorch): every operation, including ones whose result is then
+        multiplied by zero or unused. Latency tables measured that way (HELP's
+        NB201 devices) describe this model, not the pruned :meth:`to_model`.
+
+        The default is :meth:`to_model`, for spaces where the two are the same.
+
+        Raises:
+            InvalidArchError: ``arch`` is not a member.
+        """
+        return self.to_model(arch, with_weights=with_weights, seed=seed)
 
     def _check_n(self, n: int) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:

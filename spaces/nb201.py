@@ -37,6 +37,13 @@ How a cell becomes ONNX (node ``j`` is the sum of its incoming edges):
 4. Nodes whose values do not reach node 3 (dead ends) are pruned with all the
    computation feeding only them.
 5. A node with several incoming edges is a chain of ``Add`` in edge order.
+
+:meth:`NB201Space.eager_model` builds the cell as NAS-Bench-201's PyTorch code
+runs it instead: every edge is computed, ``none`` as ``Mul(x, 0)``, and every
+node is the ``Add`` chain of all its incoming edges, so nothing is pruned.
+Latencies measured with that code (HELP's tables) depend on the operations
+the rules above remove: under the rules, 1,500 random archs collapse to ~830
+distinct models with different measured latencies.
 """
 
 from __future__ import annotations
@@ -155,6 +162,7 @@ class NB201Space(Space):
 
     name = "nb201"
     finite = True
+    has_eager_variant = True
     fixed_input_shape = _INPUT_SHAPE
 
     def canonical(self, arch: str) -> str:
@@ -193,7 +201,27 @@ class NB201Space(Space):
             InvalidArchError: ``arch`` is not a member.
         """
         self.canonical(arch)
-        plan = _plan(_parse(arch))
+        return self._build(_plan(_parse(arch)), with_weights, seed)
+
+    def eager_model(
+        self, arch: str, *, with_weights: bool = False, seed: int = 0
+    ) -> onnx.ModelProto:
+        """Build ``arch`` with every edge computed (module docstring, last paragraph).
+
+        Raises:
+            InvalidArchError: ``arch`` is not a member.
+        """
+        ops = _parse(self.canonical(arch))
+        steps = tuple(
+            (
+                node,
+                tuple((src, op) for (src, dst), op in zip(EDGES, ops, strict=True) if dst == node),
+            )
+            for node in (1, 2, 3)
+        )
+        return self._build((steps, False), with_weights, seed)
+
+    def _build(self, plan: _Plan, with_weights: bool, seed: int) -> onnx.ModelProto:
         b = OnnxBuilder(self.name, with_weights=with_weights, seed=seed)
         x = b.bn(b.conv(b.input(_INPUT_SHAPE), _CHANNELS, 3))
         for stage in range(3):
@@ -221,6 +249,8 @@ def _cell(b: OnnxBuilder, x: str, plan: _Plan) -> str:
 
 
 def _edge(b: OnnxBuilder, x: str, op: str) -> str:
+    if op == "none":  # only in eager models: NAS-Bench-201's Zero op
+        return b.mul(x, _zero_scalar(b))
     if op == "skip_connect":
         return x
     if op == "avg_pool_3x3":

@@ -14,7 +14,7 @@ import numpy as np
 
 from fewlat.meta.evaluation._baselines import device_mix, flops_scaled, ridge_features
 from fewlat.meta.metrics import acc_within, kendall, mape, spearman
-from fewlat.meta.predictor import MetaPredictor
+from fewlat.meta.predictor import MetaPredictor, runs_eagerly
 from fewlat.meta.tables import LatencyTable
 
 __all__ = ["ALL_METHODS", "DeviceRun", "evaluate", "score"]
@@ -72,6 +72,7 @@ def evaluate(
     shots: Sequence[int],
     *,
     train_table: LatencyTable | None = None,
+    execution: str = "auto",
     on_device: Callable[[str], None] | None = None,
 ) -> tuple[list[dict], list[DeviceRun]]:
     """Score ``devices`` of ``table`` at each K with fewlat and every baseline.
@@ -84,6 +85,8 @@ def evaluate(
         train_table: pooled training data of the space for the ``device-mix``
             baseline (the evaluated device's own column is never used); None
             skips that baseline.
+        execution: which model each device ran, one of ``EXECUTIONS``
+            (``auto``: decided per device, :func:`runs_eagerly`).
         on_device: progress callback, called with each device name when done.
 
     Returns:
@@ -95,7 +98,6 @@ def evaluate(
     suite_rows = [table.row_of(a) if a in table else -1 for a in suite]
     rows_out: list[dict] = []
     runs: list[DeviceRun] = []
-    shot_graphs = meta.cache.for_archs(space, suite)
     for device in devices:
         column = table.column(device)
         shot_ms = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
@@ -105,21 +107,20 @@ def evaluate(
                 on_device(device)
             continue
         archs = [table.archs[r] for r in query]
-        graphs = meta.cache.for_archs(space, archs)
+        eager = runs_eagerly(table, device, execution)
+        graphs = meta.cache.for_archs(space, archs, eager=eager)
+        shot_graphs = meta.cache.for_archs(space, suite, eager=eager)
         measured = column[query]
         mix = _mix_inputs(train_table, device, archs, suite)
         for k in shots:
             timings = shot_ms[:k].tolist()
             predicted: dict[str, np.ndarray] = {}
-            fewlat = meta.adapt({space: timings}).predict(graphs, suite=space)
+            fewlat = meta.adapt({space: timings}, eager=eager).predict(graphs, suite=space)
             predicted["fewlat"] = fewlat.latency_ms
-            predicted["zero-shot"] = (
-                meta.adapt({space: timings}, method="zero-shot").predict(graphs).latency_ms
-            )
-            if meta.baseline_ is not None:
-                predicted["gnn-finetune"] = (
-                    meta.adapt({space: timings}, method="gnn-finetune").predict(graphs).latency_ms
-                )
+            others = ["zero-shot"] + (["gnn-finetune"] if meta.baseline_ is not None else [])
+            for method in others:
+                adapted = meta.adapt({space: timings}, method=method, eager=eager)
+                predicted[method] = adapted.predict(graphs).latency_ms
             if mix is not None:
                 predicted["device-mix"] = device_mix(mix[0], mix[1][:k], shot_ms[:k])
             predicted["ridge"] = ridge_features(

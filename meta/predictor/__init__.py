@@ -10,6 +10,7 @@
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
 from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descriptor_vector
+from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
 from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
@@ -18,6 +19,7 @@ from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
+    "EXECUTIONS",
     "MAX_SHOTS",
     "METHODS",
     "DevicePredictor",
@@ -34,6 +36,7 @@ __all__ = [
     "descriptor_vector",
     "load_checkpoint",
     "meta_train",
+    "runs_eagerly",
     "save_checkpoint",
     "split_calibration_devices",
     "table_hash",

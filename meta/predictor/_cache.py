@@ -27,8 +27,12 @@ CACHE_FORMAT = 1
 _Entry = tuple[np.ndarray, np.ndarray, float, np.ndarray]  # colours, counts, macs, graph_attr
 
 
+def _prefix(space: str, eager: bool) -> str:
+    return f"{space}+eager:" if eager else f"{space}:"
+
+
 class GraphCache:
-    """Colour counts per model, keyed by ``(space, arch)`` or by the bytes' SHA-256.
+    """Colour counts per model, keyed by ``(space, arch, eager)`` or by the bytes' SHA-256.
 
     Args:
         levels: the GNN's message-passing depth (colours depend on it).
@@ -86,6 +90,7 @@ class GraphCache:
         space: str,
         archs: Sequence[str],
         *,
+        eager: bool = False,
         on_new: Callable[[int], None] | None = None,
     ) -> GraphSet:
         """Graphs of ``archs`` of ``space``, building the missing ones from ONNX.
@@ -93,6 +98,7 @@ class GraphCache:
         Args:
             space: a registered space name or alias.
             archs: arch strings of that space.
+            eager: the model as an eager framework runs it (:meth:`Space.eager_model`).
             on_new: called with 1 after each graph that had to be built (progress).
 
         Raises:
@@ -101,13 +107,14 @@ class GraphCache:
         from fewlat.spaces import get_space
 
         spec = get_space(space)
+        prefix = _prefix(spec.name, eager and spec.has_eager_variant)
         keys = []
         for arch in archs:
-            key = f"{spec.name}:{arch}"
+            key = prefix + arch
             if key not in self._entries:
-                key = f"{spec.name}:{spec.canonical(arch)}"
+                key = prefix + spec.canonical(arch)
                 if key not in self._entries:
-                    self._add(key, spec.to_onnx(arch, with_weights=False))
+                    self._add(key, spec.to_onnx(arch, eager=eager))
                     if on_new is not None:
                         on_new(1)
             keys.append(key)
@@ -127,12 +134,13 @@ class GraphCache:
             keys.append(key)
         return self._graphset(keys)
 
-    def missing(self, space: str, archs: Iterable[str]) -> int:
+    def missing(self, space: str, archs: Iterable[str], *, eager: bool = False) -> int:
         """How many of ``archs`` (canonical spellings) are not cached yet."""
         from fewlat.spaces import get_space
 
-        name = get_space(space).name
-        return sum(f"{name}:{a}" not in self._entries for a in archs)
+        spec = get_space(space)
+        prefix = _prefix(spec.name, eager and spec.has_eager_variant)
+        return sum(prefix + a not in self._entries for a in archs)
 
     # --- persistence -------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from fewlat.meta.metrics import mape, spearman
 from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._execution import runs_eagerly
 from fewlat.meta.predictor._predictor import MetaPredictor
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
@@ -112,10 +113,12 @@ def _calibrate(
                 rng.choice(rows, size=min(_CALIBRATION_QUERIES, len(rows)), replace=False)
             )
             archs = [table.archs[r] for r in rows]
-            graphs = meta.cache.for_archs(space, archs)
+            eager = runs_eagerly(table, device)
+            graphs = meta.cache.for_archs(space, archs, eager=eager)
             for k in range(1, len(suite) + 1):
                 timings = column[suite_rows[:k]].tolist()
-                predicted = meta.adapt({space: timings}).predict(graphs, suite=space).latency_ms
+                device_predictor = meta.adapt({space: timings}, eager=eager)
+                predicted = device_predictor.predict(graphs, suite=space).latency_ms
                 residuals[k - 1].extend(np.abs(np.log(predicted) - np.log(column[rows])).tolist())
                 scores.setdefault(k, []).append(
                     (spearman(column[rows], predicted), mape(column[rows], predicted))
@@ -172,15 +175,15 @@ def meta_train(
     held = split_calibration_devices(sorted(all_devices), config.seed)
 
     def data_for(keep: Callable[[str], bool]) -> list[SpaceData]:
-        return [
-            SpaceData(
-                tables[space],
-                archs[space],
-                slot,
-                tuple(d for d in tables[space].devices if d not in excluded and keep(d)),
-            )
-            for slot, space in enumerate(names)
-        ]
+        groups = []
+        for slot, space in enumerate(names):
+            table = tables[space]
+            devices = [d for d in table.devices if d not in excluded and keep(d)]
+            for eager in (False, True):
+                chosen = tuple(d for d in devices if runs_eagerly(table, d) == eager)
+                if chosen:
+                    groups.append(SpaceData(table, archs[space], slot, chosen, eager))
+        return groups
 
     full = data_for(lambda d: True)
     first = data_for(lambda d: d not in held)

@@ -91,7 +91,11 @@ class MetaPredictor:
         return list(self.suites_)
 
     def adapt(
-        self, suite_timings: Mapping[str, Sequence[float]], *, method: str = "fewlat"
+        self,
+        suite_timings: Mapping[str, Sequence[float]],
+        *,
+        method: str = "fewlat",
+        eager: bool = False,
     ) -> DevicePredictor:
         """Adapt to one device from its suite timings; the meta-model is not changed.
 
@@ -100,6 +104,9 @@ class MetaPredictor:
                 more suites, K from 1 to the suite length; NaN marks a shot that
                 was not measured (the anchor, first, is required).
             method: one of :data:`METHODS`.
+            eager: the device runs the spaces' eager reference models (as HELP's
+                devices did), not fewlat's ONNX; arch strings are then scored as
+                :meth:`Space.eager_model` (see :mod:`._execution`).
 
         Returns:
             A new :class:`DevicePredictor`.
@@ -128,12 +135,12 @@ class MetaPredictor:
                     f"keyed by suites of this checkpoint {sorted(self.suites_)}",
                     space,
                 )
-            calibrated[space] = self._calibrate(model, space, list(timings), method)
-        return DevicePredictor(self, model, calibrated)
+            calibrated[space] = self._calibrate(model, space, list(timings), method, eager)
+        return DevicePredictor(self, model, calibrated, eager)
 
     @torch.no_grad()
     def _calibrate(
-        self, model: LatencyGNN, space: str, timings: list[float], method: str
+        self, model: LatencyGNN, space: str, timings: list[float], method: str, eager: bool
     ) -> _Calibrated:
         suite = self.suites_[space]
         if len(timings) > len(suite):
@@ -147,7 +154,7 @@ class MetaPredictor:
         desc = descriptor_vector(timings, names.index(space), len(names))
         film, heads = model.device_state(torch.from_numpy(desc).unsqueeze(0))
         k = len(timings)
-        colours, counts = self.cache.for_archs(space, suite[:k]).restricted()
+        colours, counts = self.cache.for_archs(space, suite[:k], eager=eager).restricted()
         n_nodes = counts.sum(dim=1)
         h = model.embed(colours, film)
         ms = torch.tensor([timings], dtype=torch.float64)
@@ -183,10 +190,17 @@ class MetaPredictor:
 class DevicePredictor:
     """A predictor adapted to one device (returned by :meth:`MetaPredictor.adapt`)."""
 
-    def __init__(self, meta: MetaPredictor, model: LatencyGNN, calibrated: dict[str, _Calibrated]):
+    def __init__(
+        self,
+        meta: MetaPredictor,
+        model: LatencyGNN,
+        calibrated: dict[str, _Calibrated],
+        eager: bool,
+    ):
         self._meta = meta
         self._model = model
         self._calibrated = calibrated
+        self.eager = eager
 
     @property
     def suites(self) -> dict[str, int]:
@@ -240,7 +254,8 @@ class DevicePredictor:
 
     def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
         """Predict arch strings of ``space`` (graphs come from the cache, built once)."""
-        return self.predict(self._meta.cache.for_archs(space, archs), suite=space)
+        graphs = self._meta.cache.for_archs(space, archs, eager=self.eager)
+        return self.predict(graphs, suite=space)
 
     def predict_models(self, models: Sequence[bytes], *, suite: str | None = None) -> Prediction:
         """Predict ONNX models given as bytes (untrusted; parsed with the size/node limits)."""

@@ -79,12 +79,14 @@ class SpaceData:
         suite: the suite's archs in order, anchor first.
         suite_slot: the suite's position in the model's suite list.
         devices: table columns used for training.
+        eager: whether these devices ran the eager model (:mod:`._execution`).
     """
 
     table: LatencyTable
     suite: tuple[str, ...]
     suite_slot: int
     devices: tuple[str, ...]
+    eager: bool = False
 
     def suite_rows(self) -> np.ndarray:
         return np.array([self.table.row_of(a) for a in self.suite], np.int64)
@@ -147,12 +149,12 @@ class Trainer:
         total = 0
         for space, rows in zip(self.data, self._queries, strict=True):
             archs = [*space.suite, *(space.table.archs[r] for r in rows)]
-            total += self.cache.missing(space.table.space, archs)
-            self.cache.for_archs(space.table.space, archs, on_new=on_new)
+            total += self.cache.missing(space.table.space, archs, eager=space.eager)
+            self.cache.for_archs(space.table.space, archs, eager=space.eager, on_new=on_new)
         return total
 
     def _episode(self, rng: np.random.Generator) -> _Episode | None:
-        which = int(rng.integers(len(self.data)))
+        which = int(rng.integers(len(self.data)))  # each (space, execution) group alike
         space, rows = self.data[which], self._queries[which]
         lat = space.table.latency_ms
         suite_rows = space.suite_rows()
@@ -176,7 +178,9 @@ class Trainer:
     def episode_loss(self, episode: _Episode, inner_steps: int | None = None) -> torch.Tensor:
         """Mean Huber loss of log latency ratios on the episode's queries."""
         cfg = self.config
-        graphs = self.cache.for_archs(episode.space.table.space, episode.archs)
+        graphs = self.cache.for_archs(
+            episode.space.table.space, episode.archs, eager=episode.space.eager
+        )
         colours, counts = graphs.restricted()
         n_nodes = counts.sum(dim=1)
         k = episode.shots

@@ -16,9 +16,16 @@ from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
 from fewlat.meta.evaluation import ALL_METHODS, evaluate, plot_evaluation
-from fewlat.meta.predictor import MetaPredictor, load_checkpoint
+from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool, read_table, space_folder
-from fewlat.service.cli._common import kept_on_disk, progress_bar, split_ints, split_list
+from fewlat.service.cli._common import (
+    default_cache_dir,
+    kept_on_disk,
+    progress_bar,
+    split_ints,
+    split_list,
+)
+from fewlat.service.cli._cv import cross_validate
 
 __all__ = ["eval_command", "predict_table_command"]
 
@@ -26,6 +33,21 @@ _Checkpoint = Annotated[
     Path | None, typer.Option("--checkpoint", help="Checkpoint folder (default: the shipped one).")
 ]
 _CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Graph cache folder.")]
+_Execution = Annotated[
+    str,
+    typer.Option(
+        "--execution",
+        help="Which model the devices ran: auto (fewlat-measured devices ran fewlat's ONNX, "
+        "others the eager reference code, as HELP's did), onnx or eager.",
+    ),
+]
+
+
+def _check_execution(value: str) -> None:
+    if value not in EXECUTIONS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(EXECUTIONS)}", param_hint="--execution"
+        )
 
 
 def _read(root: Path, space: str) -> LatencyTable:
@@ -35,14 +57,21 @@ def _read(root: Path, space: str) -> LatencyTable:
     return read_table(root, folder)
 
 
-def _train_table(meta: MetaPredictor, space: str, roots: list[str]) -> LatencyTable | None:
-    """Pooled training data for the device-mix baseline: --train-data, else the
-    checkpoint's recorded roots if they exist here."""
-    roots = roots or [r for r in meta.info_.get("data_roots", []) if Path(r).is_dir()]
+def _training_roots(meta: MetaPredictor, roots: list[str]) -> list[str]:
+    """--train-data, else the checkpoint's recorded roots that exist here."""
+    return roots or [r for r in meta.info_.get("data_roots", []) if Path(r).is_dir()]
+
+
+def _pooled(roots: list[str], space: str) -> LatencyTable | None:
     present = [r for r in roots if space_folder(r, space) is not None]
-    if not present:
+    return read_pool(present, space) if present else None
+
+
+def _train_table(meta: MetaPredictor, space: str, roots: list[str]) -> LatencyTable | None:
+    """The checkpoint's training devices of ``space``, for the device-mix baseline."""
+    table = _pooled(roots, space)
+    if table is None:
         return None
-    table = read_pool(present, space)
     trained = meta.info_.get("manifest", {}).get(space, {}).get("devices", table.devices)
     keep = [d for d in table.devices if d in trained]
     return table.select_devices(keep) if keep else None
@@ -86,11 +115,24 @@ def eval_command(
     train_data: Annotated[
         str, typer.Option("--train-data", help="Roots for the device-mix baseline.")
     ] = "",
+    execution: _Execution = "auto",
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", min=2, help="Cross-validate: FOLDS device folds, each retrained."),
+    ] = None,
+    cv_steps: Annotated[
+        int | None, typer.Option("--cv-steps", min=1, help="Steps per fold (default: recipe's).")
+    ] = None,
     cache_dir: _CacheDir = None,
 ) -> None:
-    """Score devices few-shot: fewlat and every baseline, on the same queries."""
+    """Score devices few-shot: fewlat and every baseline, on the same queries.
+
+    With --cv FOLDS, every device is scored by a model meta-trained with the
+    checkpoint's recipe on all training devices except its fold's.
+    """
     from fewlat.spaces import get_space
 
+    _check_execution(execution)
     name = get_space(space).name
     ks = split_ints(shots, "--shots")
     meta = load_checkpoint(checkpoint)
@@ -104,23 +146,30 @@ def eval_command(
     if unknown:
         raise fail(f"{', '.join(unknown)} not in {data}/{name}; it has {', '.join(table.devices)}.")
     seen = set(meta.info_.get("manifest", {}).get(name, {}).get("devices", []))
-    if seen & set(chosen) and not allow_seen:
+    if cv is None and seen & set(chosen) and not allow_seen:
         raise fail(
             f"{', '.join(sorted(seen & set(chosen)))} were in the checkpoint's training data, "
             "so their scores would not measure unseen devices. Pass --allow-seen to score "
             "them anyway, or use --cv FOLDS."
         )
-    train = _train_table(meta, name, split_list(train_data))
+    roots = _training_roots(meta, split_list(train_data))
     with kept_on_disk(meta.cache, cache_dir), progress_bar() as bar:
         task = bar.add_task("evaluating", total=len(chosen), note="")
-        rows, runs = evaluate(
-            meta,
-            table,
-            chosen,
-            ks,
-            train_table=train,
-            on_device=lambda d: bar.update(task, advance=1, note=d),
-        )
+
+        def on_device(device: str) -> None:
+            bar.update(task, advance=1, note=device)
+
+        if cv is None:
+            train = _train_table(meta, name, roots)
+            rows, runs = evaluate(
+                meta, table, chosen, ks, train_table=train, execution=execution,
+                on_device=on_device,
+            )  # fmt: skip
+        else:
+            rows, runs = _cross_validate(
+                meta, roots, table, chosen, cv, ks, cv_steps, execution, bar, on_device,
+                cache_dir,
+            )  # fmt: skip
     if not rows:
         raise fail("no device had its suite anchor measured; nothing to score.")
     _print_summary(rows, name)
@@ -128,6 +177,31 @@ def eval_command(
         json_out.write_text(json.dumps({"space": name, "results": rows}, indent=1))
     if plot is not None:
         plot_evaluation(rows, runs, name, plot)
+
+
+def _cross_validate(meta, roots, table, devices, folds, ks, steps, execution, bar, on_device,
+                    cache_dir):  # fmt: skip
+    if not roots:
+        raise fail(
+            "--cv retrains per fold and needs the training data: pass --train-data ROOT[,ROOT…]."
+        )
+    train_tables = {}
+    for space in meta.suites_:
+        pooled = _pooled(roots, space)
+        if pooled is not None:
+            train_tables[space] = pooled
+    tasks: dict[str, int] = {}
+
+    def on_progress(phase: str, step: int, total: int, loss: float) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total, note="")
+        bar.update(tasks[phase], completed=step, total=total, note=f"loss {loss:.3f}")
+
+    return cross_validate(
+        meta, train_tables, table, devices, folds, ks,
+        fold_dir=(cache_dir or default_cache_dir()) / "cv", steps=steps, execution=execution,
+        on_progress=on_progress, on_device=on_device,
+    )  # fmt: skip
 
 
 @friendly_errors
@@ -138,6 +212,7 @@ def predict_table_command(
     shots: Annotated[int, typer.Option("--shots", min=1, help="Suite entries to use.")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
     checkpoint: _Checkpoint = None,
+    execution: _Execution = "auto",
     cache_dir: _CacheDir = None,
 ) -> None:
     """Predict every arch of the table for DEVICE from its first K suite rows only.
@@ -146,6 +221,7 @@ def predict_table_command(
     """
     from fewlat.spaces import get_space
 
+    _check_execution(execution)
     name = get_space(space).name
     meta = load_checkpoint(checkpoint)
     if name not in meta.suites_:
@@ -167,7 +243,9 @@ def predict_table_command(
         )
     with kept_on_disk(meta.cache, cache_dir), progress_bar() as bar:
         bar.add_task("predicting", total=None, note=f"{len(table)} archs")
-        prediction = meta.adapt({name: timings}).predict_archs(name, list(table.archs))
+        eager = runs_eagerly(table, device, execution)
+        device_predictor = meta.adapt({name: timings}, eager=eager)
+        prediction = device_predictor.predict_archs(name, list(table.archs))
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".csv.tmp")
     with os.fdopen(fd, "w", newline="") as f:

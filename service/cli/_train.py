@@ -114,7 +114,7 @@ def meta_train_command(
             on_progress=on_progress,
             on_graph=lambda n: bar.update(graphs, advance=n),
         )
-    meta.info_["data_roots"] = [str(r.resolve()) for r in roots]
+    meta.info_["data_roots"] = [str(r) for r in roots]  # as given: relative to where it ran
     save_checkpoint(meta, out)
     _print_metrics(console, meta.info_["metrics"]["held_out_calibration_devices"])
     console.print(f"wrote {out}")

@@ -115,3 +115,38 @@ def test_predict_table_without_the_anchor_says_what_to_measure(checkpoint, tmp_p
     )
     assert result.exit_code == 1 and "suite anchor" in result.stderr
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_folds_deal_sorted_names_round_robin():
+    from fewlat.service.cli._cv import folds_of
+
+    assert folds_of(["d", "a", "c", "b", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
+    assert folds_of(["a"], 3) == [["a"]]
+
+
+def test_eval_cv_scores_every_device_with_a_model_that_never_saw_it(checkpoint, tmp_path):
+    out = tmp_path / "cv.json"
+    env = {"FEWLAT_CACHE_DIR": str(tmp_path / "cache")}
+    args = (
+        f"eval --data {MEASURED} --space nb201 --devices epyc-mnn-1t,epyc-ort-1t-optall "
+        f"--shots 3 --checkpoint {checkpoint} --cv 2 --cv-steps 2 --train-data {MEASURED} "
+        f"--json {out}"
+    )
+    result = _run(args, env=env)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["results"]
+    assert {r["device"] for r in rows} == {"epyc-mnn-1t", "epyc-ort-1t-optall"}
+    scored = {"epyc-mnn-1t", "epyc-ort-1t-optall"}
+    fold_models = _fold_models(tmp_path)
+    unseen = [
+        scored - set(load_checkpoint(m).info_["manifest"]["nb201"]["devices"]) for m in fold_models
+    ]
+    # each fold model lacks its fold's devices, and together the folds cover every scored device
+    assert all(unseen) and set().union(*unseen) == scored
+    # a rerun reuses the fold checkpoints
+    assert _run(args, env=env).exit_code == 0
+    assert _fold_models(tmp_path) == fold_models
+
+
+def _fold_models(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "cache" / "cv").iterdir() if p.is_dir() and "." not in p.name)

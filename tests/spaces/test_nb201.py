@@ -10,6 +10,7 @@ import onnx
 import pytest
 
 from fewlat.exceptions import InvalidArchError
+from fewlat.spaces import get_space
 from fewlat.spaces.nb201 import EDGES, NUM_ARCHS, OPS, NB201Space
 
 from . import conformance
@@ -166,3 +167,28 @@ def test_to_model_is_fast_enough_for_the_nas_loop():
     # budget: build + encode + featurise <= 5 ms; loose bounds for shared CI machines
     assert np.median(seconds) < 3e-3
     assert np.median(seconds[-20:]) < 10e-3
+
+
+def test_eager_model_computes_every_edge_and_separates_pruned_twins():
+    from fewlat.meta.graph import encode
+
+    space = get_space("nb201")
+    # under the pruning rules these two archs are the same model (node 2 is a dead end)
+    a = "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_1x1~2|"
+    b = "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    assert space.to_onnx(a) == space.to_onnx(b)
+    ga, gb = encode(space.to_onnx(a, eager=True)), encode(space.to_onnx(b, eager=True))
+    assert ga.macs < gb.macs
+    # every edge of each of the 15 cells is there: 2 'none' edges become Mul(x, 0)
+    assert ga.ops["Mul"] == 15 * 2
+    assert ga.ops["Add"] == encode(space.to_onnx(space.supernet())).ops["Add"]
+    # with no 'none' edge and nothing dead, the eager model is the ONNX model
+    assert space.to_onnx(space.supernet(), eager=True) == space.to_onnx(space.supernet())
+
+
+def test_spaces_without_an_eager_variant_build_the_same_model():
+    for name in ("fbnet", "resnet_prune"):
+        space = get_space(name)
+        assert not space.has_eager_variant
+        arch = space.supernet()
+        assert space.to_onnx(arch, eager=True) == space.to_onnx(arch)

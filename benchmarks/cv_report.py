@@ -1,0 +1,115 @@
+"""Device-level cross-validation of the shipped recipe on every device we have, all spaces.
+
+    python benchmarks/cv_report.py [--folds 4] [--steps N] [--spaces nb201,fbnet,ofa_mbv3]
+
+The same as ``fewlat eval --cv FOLDS`` per space, with the fold models shared
+by all spaces (every device name is in exactly one fold, and each fold model
+never saw its fold's devices in any space). Also scores models outside the
+training spaces: each fewlat-measured device, calibrated with another space's
+suite (K = 10) by the fold model that never saw it, predicts the zoo and
+resnet_prune models; MAPE and ρ per device.
+
+Writes ``benchmarks/results/cv_<space>.json`` (the ``eval --json`` format),
+``cv_<space>.png``, ``cv_cross_space.json`` and prints the summary tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fewlat.meta.evaluation import ALL_METHODS, plot_evaluation, score
+from fewlat.meta.predictor import load_checkpoint
+from fewlat.meta.tables import read_pool
+from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.cli._cv import cross_validate, fold_models
+
+OUT_SPACES = ("zoo", "resnet_prune")
+
+
+def _summary(rows: list[dict], space: str) -> None:
+    shots = sorted({r["shots"] for r in rows})
+    print(f"\n{space}: mean over {len({r['device'] for r in rows})} devices (ρ / MAPE)")
+    for method in [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]:
+        cells = []
+        for k in shots:
+            sel = [r for r in rows if r["method"] == method and r["shots"] == k]
+            cells.append(
+                f"K={k}: {np.mean([r['spearman'] for r in sel]):.3f} / "
+                f"{np.mean([r['mape'] for r in sel]):.1%}"
+            )
+        print(f"  {method:13s} " + "   ".join(cells))
+    cover = [r["coverage"] for r in rows if "coverage" in r]
+    print(f"  fewlat 80% interval coverage: {np.mean(cover):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
+    parser.add_argument("--shots", default="3,5,10")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    roots = args.data.split(",")
+    shots = [int(k) for k in args.shots.split(",")]
+    recipe = load_checkpoint()
+    train = {s: read_pool(roots, s) for s in recipe.suites_}
+    fold_dir = default_cache_dir() / "cv"
+    args.out.mkdir(parents=True, exist_ok=True)
+    with kept_on_disk(recipe.cache, None):
+        for space in args.spaces.split(","):
+            table = train[space]
+            rows, runs = cross_validate(
+                recipe, train, table, table.devices, args.folds, shots,
+                fold_dir=fold_dir, steps=args.steps,
+            )  # fmt: skip
+            (args.out / f"cv_{space}.json").write_text(
+                json.dumps({"space": space, "results": rows}, indent=1)
+            )
+            plot_evaluation(rows, runs, space, args.out / f"cv_{space}.png")
+            _summary(rows, space)
+
+        measured = [r for r in roots if Path(r, "zoo").is_dir()]
+        out_tables = {s: read_pool(measured, s) for s in OUT_SPACES}
+        cross = []
+        devices = list(out_tables["zoo"].devices)
+        for held, meta in fold_models(
+            recipe, train, devices, args.folds, fold_dir=fold_dir, steps=args.steps
+        ):
+            for device in [d for d in devices if d in held]:
+                for suite_space, suite in meta.suites_.items():
+                    source = train[suite_space]
+                    if device not in source.devices or any(a not in source for a in suite):
+                        continue
+                    column = source.column(device)
+                    timings = [float(column[source.row_of(a)]) for a in suite]
+                    if not np.isfinite(timings[0]):
+                        continue
+                    adapted = meta.adapt({suite_space: timings})
+                    for space, table in out_tables.items():
+                        y = table.column(device)
+                        ok = np.isfinite(y)
+                        archs = [a for a, m in zip(table.archs, ok, strict=True) if m]
+                        p = adapted.predict_archs(space, archs)
+                        cross.append(
+                            {"device": device, "suite": suite_space, "space": space}
+                            | score(y[ok], p.latency_ms)
+                        )
+    (args.out / "cv_cross_space.json").write_text(json.dumps(cross, indent=1))
+    print("\nmodels outside the training spaces (K=10 of another space's suite), mean MAPE / ρ:")
+    for space in OUT_SPACES:
+        for suite_space in recipe.suites_:
+            sel = [r for r in cross if r["space"] == space and r["suite"] == suite_space]
+            print(
+                f"  {space:13s} suite {suite_space:9s} MAPE {np.mean([r['mape'] for r in sel]):.1%}"
+                f"  ρ {np.mean([r['spearman'] for r in sel]):.3f}  ({len(sel)} devices)"
+            )
+
+
+if __name__ == "__main__":
+    main()
