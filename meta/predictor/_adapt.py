@@ -57,7 +57,7 @@ def adapt_heads(
     model: LatencyGNN,
     h: torch.Tensor,
     heads: torch.Tensor,
-    log_lr: torch.Tensor,
+    log_damping: torch.Tensor,
     steps: int,
     base: torch.Tensor,
     counts: torch.Tensor,
@@ -70,7 +70,7 @@ def adapt_heads(
 
     Args:
         h: ``[D, U, H]`` node states; heads: ``[D, H+1]`` initial heads.
-        log_lr: ``[P]`` learned log damping per head parameter.
+        log_damping: ``[P]`` learned log damping per head parameter.
         counts: ``[K, U]`` the shots' colour counts (row 0 = anchor); n_nodes ``[K]``.
         targets: ``[D, K]`` the shots' targets; mask: ``[D, K]`` 1 where measured.
         ratio: whether targets are ratios to the anchor (row 0).
@@ -85,7 +85,7 @@ def adapt_heads(
 
     jacobian = vmap(jacrev(residuals))
     residual = vmap(residuals)
-    damping = torch.diag(log_lr.exp())
+    damping = torch.diag(log_damping.exp())
     for _ in range(steps):
         j = jacobian(heads, h, targets, mask)  # [D, K, P]
         r = residual(heads, h, targets, mask)  # [D, K]

@@ -42,7 +42,7 @@ def save_checkpoint(meta: MetaPredictor, folder: str | os.PathLike[str]) -> Path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"meta.{k}": v.contiguous() for k, v in meta.model_.state_dict().items()}
-    tensors["meta_log_lr"] = meta.log_lr_.detach().contiguous()
+    tensors["meta_log_damping"] = meta.log_damping_.detach().contiguous()
     if meta.baseline_ is not None:
         tensors.update(
             {f"baseline.{k}": v.contiguous() for k, v in meta.baseline_.state_dict().items()}
@@ -107,7 +107,7 @@ def load_checkpoint(
         baseline.load_state_dict(_state(tensors, "baseline."))
         baseline.eval()
     meta.model_ = model
-    meta.log_lr_ = tensors["meta_log_lr"]
+    meta.log_damping_ = tensors["meta_log_damping"]
     meta.baseline_ = baseline
     meta.suites_ = {s["space"]: tuple(e["arch"] for e in s["entries"]) for s in config["suites"]}
     meta.intervals_ = {k: list(v) for k, v in config.get("intervals", {}).items()}

@@ -81,7 +81,7 @@ def _run(
 def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPredictor:
     meta = MetaPredictor(trainer.config, trainer.cache)
     meta.model_ = trainer.model.eval()
-    meta.log_lr_ = trainer.log_lr.detach().clone()
+    meta.log_damping_ = trainer.log_damping.detach().clone()
     meta.baseline_ = None
     meta.suites_ = dict(suites)
     meta.intervals_ = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,9 +135,11 @@ class GraphSet:
 
     def sparse_counts(self) -> torch.Tensor:
         """``[G, U]`` CSR count matrix over the whole index (for large scoring runs)."""
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(self.indptr),
-            torch.from_numpy(self.indices),
-            torch.from_numpy(self.counts.astype(np.float32)),
-            size=(len(self), self.colours.n_colours),
-        )
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": only @ is used
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(self.indptr),
+                torch.from_numpy(self.indices),
+                torch.from_numpy(self.counts.astype(np.float32)),
+                size=(len(self), self.colours.n_colours),
+            )

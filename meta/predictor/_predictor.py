@@ -63,7 +63,7 @@ class MetaPredictor:
     """The meta-trained predictor shared by every device (estimator-style).
 
     Fitted attributes (set by training or :func:`load_checkpoint`):
-        model_: the meta-trained network; log_lr_: its inner-loop step sizes.
+        model_: the meta-trained network; log_damping_: its learned inner-loop damping.
         baseline_: the same network trained without meta-learning, or None.
         suites_: ``{space: (arch, …)}`` the calibration suites, anchor first.
         intervals_: ``{space: [half width for K = 1 … len(suite)]}`` in log space.
@@ -84,11 +84,6 @@ class MetaPredictor:
                 "This MetaPredictor is not fitted yet; meta-train it or load a checkpoint "
                 "(fewlat.meta.predictor.load_checkpoint) before calling adapt."
             )
-
-    @property
-    def suite_names(self) -> list[str]:
-        self._check_fitted()
-        return list(self.suites_)
 
     def adapt(
         self,
@@ -163,19 +158,32 @@ class MetaPredictor:
         ratio = self.config.target == "ratio"
         targets = (log_ratio(filled, filled[:, :1]) if ratio else torch.log(filled)).float()
         if method == "fewlat":
-            steps, log_lr = self.config.inner_steps, self.log_lr_
+            steps, log_damping = self.config.inner_steps, self.log_damping_
         elif method == "gnn-finetune":
             steps = self.config.finetune_steps
-            log_lr = torch.full_like(self.log_lr_, float(np.log(self.config.finetune_lr)))
+            log_damping = torch.full_like(
+                self.log_damping_, float(np.log(self.config.finetune_damping))
+            )
         else:
-            steps, log_lr = 0, self.log_lr_
+            steps, log_damping = 0, self.log_damping_
         with torch.enable_grad():
             heads = adapt_heads(
-                model, h, heads, log_lr, steps, colours.base, counts, n_nodes, targets, mask, ratio
+                model,
+                h,
+                heads,
+                log_damping,
+                steps,
+                colours.base,
+                counts,
+                n_nodes,
+                targets,
+                mask,
+                ratio,
             ).detach()
         anchor_score = predict_log(
             model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
         )
+        # a checkpoint trained without held-out devices has no intervals: ±22% (log 0.2)
         half = self.intervals_.get(space, [0.2] * len(suite))
         return _Calibrated(
             film=film,

@@ -35,8 +35,9 @@ class TrainConfig:
         devices_per_step: devices (tasks) per step.
         queries: query archs per step.
         inner_steps: inner-loop steps; 0 trains a plain pooled model.
-        finetune_steps, finetune_lr: adaptation of a model trained with 0
-            inner steps (plain gradient descent on the head).
+        finetune_steps, finetune_damping: adaptation of a model trained with 0
+            inner steps: the same Gauss-Newton steps on the head, with one fixed
+            damping instead of learned ones.
         lr: Adam learning rate of the meta-parameters.
         min_shots: smallest K drawn for an episode (the largest is the suite length).
         drop_shot: chance that a non-anchor shot is masked out (teaches the mask).
@@ -51,7 +52,7 @@ class TrainConfig:
     queries: int = 48
     inner_steps: int = 3
     finetune_steps: int = 40
-    finetune_lr: float = 0.05
+    finetune_damping: float = 0.05
     lr: float = 3e-3
     min_shots: int = 3
     drop_shot: float = 0.1
@@ -134,8 +135,10 @@ class Trainer:
         self.cache = cache
         torch.manual_seed(config.seed)
         self.model = LatencyGNN(config.model)
-        self.log_lr = torch.nn.Parameter(torch.full((self.model.head_size,), np.log(0.1)))
-        self.optimizer = torch.optim.Adam([*self.model.parameters(), self.log_lr], lr=config.lr)
+        self.log_damping = torch.nn.Parameter(torch.full((self.model.head_size,), np.log(0.1)))
+        self.optimizer = torch.optim.Adam(
+            [*self.model.parameters(), self.log_damping], lr=config.lr
+        )
         self.step = 0
         self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
 
@@ -206,7 +209,7 @@ class Trainer:
         steps = cfg.inner_steps if inner_steps is None else inner_steps
         if steps:
             heads = adapt_heads(
-                self.model, h, heads, self.log_lr, steps, colours.base,
+                self.model, h, heads, self.log_damping, steps, colours.base,
                 counts[:k], n_nodes[:k], targets.float(), mask, ratio,
             )  # fmt: skip
         anchor = (counts[:1], n_nodes[:1]) if ratio else None
@@ -231,7 +234,7 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss = self.episode_loss(episode)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_([*self.model.parameters(), self.log_lr], 5.0)
+                torch.nn.utils.clip_grad_norm_([*self.model.parameters(), self.log_damping], 5.0)
                 self.optimizer.step()
                 loss_value = float(loss.detach())
             self.step += 1
@@ -241,7 +244,7 @@ class Trainer:
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Everything needed to resume, as named tensors (for safetensors)."""
         tensors = {f"model.{k}": v.detach() for k, v in self.model.state_dict().items()}
-        tensors["log_lr"] = self.log_lr.detach()
+        tensors["log_damping"] = self.log_damping.detach()
         state = self.optimizer.state_dict()["state"]
         for i, slot in state.items():
             for name, value in slot.items():
@@ -255,7 +258,7 @@ class Trainer:
             {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         )
         with torch.no_grad():
-            self.log_lr.copy_(tensors["log_lr"])
+            self.log_damping.copy_(tensors["log_damping"])
         state = self.optimizer.state_dict()
         slots: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in tensors.items():
