@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
 from platformdirs import user_cache_dir
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from fewlat.meta.predictor import GraphCache
 
-__all__ = ["default_cache_dir", "kept_on_disk", "progress_bar", "split_ints", "split_list"]
+__all__ = [
+    "default_cache_dir",
+    "kept_on_disk",
+    "progress_bar",
+    "split_ints",
+    "split_list",
+    "training_progress",
+]
 
 
 def split_list(value: str | None) -> list[str]:
@@ -48,6 +62,18 @@ def progress_bar() -> Progress:
         TextColumn("{task.fields[note]}"),
         TimeRemainingColumn(),
     )
+
+
+def training_progress(bar: Progress) -> Callable[[str, int, int, float], None]:
+    """A ``meta_train`` progress callback: one bar per training phase, with the loss."""
+    tasks: dict[str, TaskID] = {}
+
+    def on_progress(phase: str, step: int, total: int, loss: float) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(f"training {phase}", total=total, note="")
+        bar.update(tasks[phase], completed=step, total=total, note=f"loss {loss:.3f}")
+
+    return on_progress
 
 
 @contextlib.contextmanager

@@ -6,16 +6,18 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
-from fewlat.meta.evaluation import ALL_METHODS, evaluate, plot_evaluation
+from fewlat.meta.evaluation import ALL_METHODS, DeviceRun, evaluate, plot_evaluation
 from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool, read_table, space_folder
 from fewlat.service.cli._common import (
@@ -24,6 +26,7 @@ from fewlat.service.cli._common import (
     progress_bar,
     split_ints,
     split_list,
+    training_progress,
 )
 from fewlat.service.cli._cv import cross_validate
 
@@ -179,29 +182,37 @@ def eval_command(
         plot_evaluation(rows, runs, name, plot)
 
 
-def _cross_validate(meta, roots, table, devices, folds, ks, steps, execution, bar, on_device,
-                    cache_dir):  # fmt: skip
+def _cross_validate(
+    meta: MetaPredictor,
+    roots: list[str],
+    table: LatencyTable,
+    devices: Sequence[str],
+    folds: int,
+    ks: list[int],
+    steps: int | None,
+    execution: str,
+    bar: Progress,
+    on_device: Callable[[str], None],
+    cache_dir: Path | None,
+) -> tuple[list[dict], list[DeviceRun]]:
     if not roots:
         raise fail(
             "--cv retrains per fold and needs the training data: pass --train-data ROOT[,ROOT…]."
         )
-    train_tables = {}
-    for space in meta.suites_:
-        pooled = _pooled(roots, space)
-        if pooled is not None:
-            train_tables[space] = pooled
-    tasks: dict[str, int] = {}
-
-    def on_progress(phase: str, step: int, total: int, loss: float) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total, note="")
-        bar.update(tasks[phase], completed=step, total=total, note=f"loss {loss:.3f}")
-
+    pooled = {space: _pooled(roots, space) for space in meta.suites_}
     return cross_validate(
-        meta, train_tables, table, devices, folds, ks,
-        fold_dir=(cache_dir or default_cache_dir()) / "cv", steps=steps, execution=execution,
-        on_progress=on_progress, on_device=on_device,
-    )  # fmt: skip
+        meta,
+        {space: t for space, t in pooled.items() if t is not None},
+        table,
+        devices,
+        folds,
+        ks,
+        fold_dir=(cache_dir or default_cache_dir()) / "cv",
+        steps=steps,
+        execution=execution,
+        on_progress=training_progress(bar),
+        on_device=on_device,
+    )
 
 
 @friendly_errors

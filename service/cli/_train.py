@@ -21,7 +21,12 @@ from fewlat.meta.predictor import (
     save_checkpoint,
 )
 from fewlat.meta.tables import read_pool, space_folder
-from fewlat.service.cli._common import kept_on_disk, progress_bar, split_list
+from fewlat.service.cli._common import (
+    kept_on_disk,
+    progress_bar,
+    split_list,
+    training_progress,
+)
 
 __all__ = ["DEFAULT_TRAIN_SPACES", "meta_train_command", "suite_command"]
 
@@ -96,12 +101,6 @@ def meta_train_command(
             suites.append(build_suite(table, method=suite_method, seed=seed).to_dict())
             bar.update(task, advance=1, note=name)
         graphs = bar.add_task("building graphs", total=None, note="")
-        tasks: dict[str, int] = {}
-
-        def on_progress(phase: str, step: int, total: int, loss: float) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"training {phase}", total=total, note="")
-            bar.update(tasks[phase], completed=step, total=total, note=f"loss {loss:.3f}")
 
         meta = meta_train(
             tables,
@@ -111,7 +110,7 @@ def meta_train_command(
             exclude_devices=excluded,
             resume_dir=out.with_name(out.name + ".partial"),
             baseline=baseline,
-            on_progress=on_progress,
+            on_progress=training_progress(bar),
             on_graph=lambda n: bar.update(graphs, advance=n),
         )
     meta.info_["data_roots"] = [str(r) for r in roots]  # as given: relative to where it ran

@@ -161,3 +161,24 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path):
     assert steps_seen[0] == 3  # steps 1-2 were saved and not redone
     for k, v in straight.model_.state_dict().items():
         assert torch.allclose(v, resumed.model_.state_dict()[k], atol=1e-6), k
+
+
+def test_devices_measured_by_fewlat_run_onnx_and_others_the_eager_model(trained):
+    from fewlat.meta.predictor import runs_eagerly
+
+    meta, tables = trained
+    table = tables["nb201"]
+    measured = table.devices[0]
+    assert "runtime" in table.device_info[measured]
+    assert not runs_eagerly(table, measured)
+    help_like = table.with_measurements("help-gpu", {table.archs[0]: 1.0})
+    assert runs_eagerly(help_like, "help-gpu")
+    assert runs_eagerly(table, measured, "eager") and not runs_eagerly(
+        help_like, "help-gpu", "onnx"
+    )
+    # an eager device is scored on the eager graphs: another answer for an arch with 'none' edges
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_1x1~2|"
+    timings = [table.lookup_ms(a, measured) for a in meta.suites_["nb201"]]
+    onnx_ms = meta.adapt({"nb201": timings}).predict_archs("nb201", [arch]).latency_ms
+    eager_ms = meta.adapt({"nb201": timings}, eager=True).predict_archs("nb201", [arch]).latency_ms
+    assert eager_ms[0] != pytest.approx(onnx_ms[0])
