@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fewlat.hwdesc._select import _complete_rows, choose_anchor, select_references
+from fewlat.hwdesc._select import choose_anchor, complete_rows, select_references
 from fewlat.hwdesc._suite import MAX_SUITE, CalibrationSuite, SuiteEntry
 from fewlat.meta.graph import encode
 from fewlat.meta.tables import LatencyTable
@@ -49,7 +49,7 @@ def build_suite(
     macs = None
     if spec.supernet() not in table:
         macs = np.zeros(len(table))
-        for row in _complete_rows(table, table.devices):
+        for row in complete_rows(table, table.devices):
             macs[row] = encode(spec.to_onnx(table.archs[row])).macs
     anchor = choose_anchor(table, macs)
     refs = select_references(table, anchor, size - 1, method=method, seed=seed, help_rows=help_rows)

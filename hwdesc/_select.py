@@ -33,7 +33,7 @@ _RIDGE = 1e-2
 _MAX_CANDIDATES = 400
 
 
-def _complete_rows(table: LatencyTable, devices: Sequence[str]) -> np.ndarray:
+def complete_rows(table: LatencyTable, devices: Sequence[str]) -> np.ndarray:
     cols = [table.devices.index(d) for d in devices]
     lat = table.latency_ms[:, cols]
     return np.flatnonzero((np.isfinite(lat) & (lat > 0)).all(axis=1))
@@ -52,7 +52,7 @@ def choose_anchor(table: LatencyTable, macs: Sequence[float] | None = None) -> i
     """
     from fewlat.spaces import get_space
 
-    complete = _complete_rows(table, table.devices)
+    complete = complete_rows(table, table.devices)
     if len(complete) == 0:
         raise TableError(
             f"No {table.space} arch is measured on all {len(table.devices)} devices; "
@@ -127,7 +127,7 @@ def select_references(
         if help_rows is None:
             raise invalid_parameter("help_rows", "select_references", "HELP's rows", None)
         return [r for r in help_rows if r != anchor][:count]
-    complete = _complete_rows(table, table.devices)
+    complete = complete_rows(table, table.devices)
     complete = complete[complete != anchor]
     if len(complete) < count:
         raise TableError(

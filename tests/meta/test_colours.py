@@ -15,10 +15,14 @@ from fewlat.meta.predictor._graphset import BASE_QUANTITIES, base_quantities
 from fewlat.spaces import get_space
 
 
+def _archs(space: str, n: int) -> list[str]:
+    spec = get_space(space)
+    return [spec.supernet(), *spec.sample(np.random.default_rng(1), n - 1)]
+
+
 def _graphs(space: str, n: int) -> list:
     spec = get_space(space)
-    archs = [spec.supernet(), *spec.sample(np.random.default_rng(1), n - 1)]
-    return [featurize(encode(spec.to_onnx(a))) for a in archs]
+    return [featurize(encode(spec.to_onnx(a))) for a in _archs(space, n)]
 
 
 def _node_level_score(model: LatencyGNN, data, film: torch.Tensor, head: torch.Tensor) -> float:
@@ -50,12 +54,7 @@ def test_colour_scores_equal_node_level_scores(space):
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)  # FiLM and head start at zero; make them matter
     graphs = _graphs(space, 4)
-    cache = GraphCache(2)
-    for i, g in enumerate(graphs):
-        cache._entries[f"g{i}"] = (*cache._index.add(g), 0.0, g.graph_attr[0].numpy())
-    cache._arrays = None
-    graphset = cache._graphset([f"g{i}" for i in range(len(graphs))])
-    colours, counts = graphset.restricted()
+    colours, counts = GraphCache(2).for_archs(space, _archs(space, 4)).restricted()
     with torch.no_grad():
         film, heads = model.device_state(torch.randn(1, 21))
         h = model.embed(colours, film)
