@@ -71,7 +71,11 @@ def measure(
     if (count is None) == (archs is None):
         raise fail("give exactly one of --count N or --archs FILE.")
     spec = get_space(space)
-    planned = plan_archs(spec.name, count, seed=seed) if count else read_arch_file(archs, space)
+    planned = (
+        plan_archs(spec.name, count, seed=seed)
+        if count is not None
+        else read_arch_file(archs, space)
+    )
     cpus = [int(c) for c in pin_cpus.split(",")] if pin_cpus else None
     method = TimingMethod(passes=passes, min_seconds=min_seconds, seed=seed)
     timer = make_runner(

@@ -104,9 +104,11 @@ def read_table(root: str | os.PathLike[str], space: str) -> LatencyTable:
     archs_idx, archs = parse_archs_csv(archs_path)
     latency_idx, devices, latency_ms = parse_latency_csv(latency_path)
     order = align_rows(archs_path, archs_idx, latency_path, latency_idx)
-    if order is not None:
-        latency_ms = latency_ms[order] if latency_ms.size else np.empty((len(archs), 0))
-        latency_ms[order < 0] = np.nan
+    if order is not None:  # archs listed before their latency row read as NaN
+        aligned = np.full((len(archs), len(devices)), np.nan)
+        present = order >= 0
+        aligned[present] = latency_ms[order[present]]
+        latency_ms = aligned
     device_info = parse_devices_json(folder / DEVICES_JSON)
     orphans = [d for d in device_info if d not in devices]
     if orphans:

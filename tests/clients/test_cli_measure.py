@@ -61,6 +61,7 @@ def test_measure_an_arch_file_with_a_named_device(tmp_path: Path) -> None:
         ("--space nb202 --count 2", "nb202"),
         ("--space nb201", "exactly one of --count N or --archs FILE"),
         ("--space zoo --count 41", "at most 40"),
+        ("--space nb201 --count 0", "'count'"),
         ("--space nb201 --count 2 --runner-x", None),
     ],
 )

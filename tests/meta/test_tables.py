@@ -452,3 +452,20 @@ def test_help_ofa_round_trips_in_its_columns(
 ) -> None:
     folder = write_table(help_tables["ofa"], tmp_path)
     assert filecmp.cmp(help_root / "ofa" / "archs.csv", folder / "archs.csv", shallow=False)
+
+
+@pytest.mark.parametrize("rows", ["0,2.5\n", ""])
+def test_archs_listed_before_their_latency_row_read_as_nan(tmp_path: Path, rows: str) -> None:
+    # the state an interrupted measurement leaves: archs.csv is written first
+    folder = tmp_path / "nb201"
+    folder.mkdir()
+    a, b = (
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        ("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
+    )
+    (folder / "archs.csv").write_text(f"idx,arch\n0,{a}\n1,{b}\n")
+    (folder / "latency_ms.csv").write_text("idx,board\n" + rows)
+    table = read_table(tmp_path, "nb201")
+    assert table.devices == ("board",)
+    expected = [2.5, np.nan] if rows else [np.nan, np.nan]
+    np.testing.assert_array_equal(table.column("board"), expected)
