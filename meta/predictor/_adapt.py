@@ -14,12 +14,13 @@ once; gradients flow through the inner loop into the meta-parameters.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.func import jacrev, vmap
 
 from fewlat.meta.predictor._model import LatencyGNN
 
-__all__ = ["adapt_heads", "log_ratio", "predict_log"]
+__all__ = ["adapt_heads", "predict_log", "shot_targets"]
 
 
 def predict_log(
@@ -48,9 +49,22 @@ def predict_log(
     return score - model.log_score(values, anchor[0], anchor[1])
 
 
-def log_ratio(latency_ms: torch.Tensor, anchor_ms: torch.Tensor) -> torch.Tensor:
-    """The ratio target ``log(latency / anchor)``; broadcasting."""
-    return torch.log(latency_ms) - torch.log(anchor_ms)
+def shot_targets(
+    shots_ms: np.ndarray, ratio: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inner-loop targets from D devices' shot timings ``[D, K]`` (NaN = not measured).
+
+    Returns:
+        ``(targets [D, K], mask [D, K], anchor_ms [D, 1])``: log(ms / anchor ms) with
+        ``ratio``, else log ms (float32; masked shots read as 1 ms, and the mask
+        removes them from the loss); 1 where measured; the anchors in ms.
+    """
+    ms = torch.from_numpy(np.asarray(shots_ms, dtype=np.float64))
+    mask = torch.isfinite(ms).float()
+    filled = torch.nan_to_num(ms, nan=1.0)
+    anchor_ms = filled[:, :1]
+    targets = torch.log(filled) - (torch.log(anchor_ms) if ratio else 0.0)
+    return targets.float(), mask, anchor_ms
 
 
 def adapt_heads(

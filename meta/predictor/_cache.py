@@ -182,19 +182,13 @@ class GraphCache:
         if not path.is_file():
             return False
         with np.load(path, allow_pickle=False) as f:
-            dst = tuple(f[f"dst_{t}"] for t in range(self.levels))
-            self_idx = tuple(f[f"self_{t}"] for t in range(self.levels))
             arrays = ColourArrays(
                 x=f["x"],
                 edge_attr=f["edge_attr"],
-                self_idx=self_idx,
+                self_idx=tuple(f[f"self_{t}"] for t in range(self.levels)),
                 src=tuple(f[f"src_{t}"] for t in range(self.levels)),
-                dst=dst,
+                dst=tuple(f[f"dst_{t}"] for t in range(self.levels)),
                 edge=tuple(f[f"edge_{t}"] for t in range(self.levels)),
-                in_degree=tuple(
-                    np.bincount(d, minlength=len(s)).astype(np.float32)
-                    for d, s in zip(dst, self_idx, strict=True)
-                ),
             )
             indptr, indices, counts = f["indptr"], f["indices"], f["counts"]
             macs, attr = f["macs"], f["graph_attr"]

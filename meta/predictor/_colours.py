@@ -40,7 +40,6 @@ class ColourArrays:
         src: per level 1..L, ``[E_t]`` the level t-1 colour of an in-neighbour.
         dst: per level 1..L, ``[E_t]`` the level t colour it feeds.
         edge: per level 1..L, ``[E_t]`` the row of ``edge_attr`` on that edge.
-        in_degree: per level 1..L, ``[U_t]`` in-neighbours per colour.
     """
 
     x: np.ndarray
@@ -49,7 +48,14 @@ class ColourArrays:
     src: tuple[np.ndarray, ...]
     dst: tuple[np.ndarray, ...]
     edge: tuple[np.ndarray, ...]
-    in_degree: tuple[np.ndarray, ...]
+
+    @property
+    def in_degree(self) -> tuple[np.ndarray, ...]:
+        """Per level 1..L, ``[U_t]`` in-neighbours per colour (float32)."""
+        return tuple(
+            np.bincount(d, minlength=len(s)).astype(np.float32)
+            for d, s in zip(self.dst, self.self_idx, strict=True)
+        )
 
     @property
     def n_colours(self) -> int:
@@ -143,17 +149,15 @@ class ColourIndex:
         width = len(NODE_FEATURES)
         x = np.stack(self._x) if self._x else np.zeros((0, width), np.float32)
         e = np.stack(self._e) if self._e else np.zeros((0, 3), np.float32)
-        as_int = [np.asarray(v, dtype=np.int64) for v in self._self]
-        dst = tuple(np.asarray(v, dtype=np.int64) for v in self._dst)
+
+        def ints(lists: list[list[int]]) -> tuple[np.ndarray, ...]:
+            return tuple(np.asarray(v, dtype=np.int64) for v in lists)
+
         return ColourArrays(
             x=x.astype(np.float32),
             edge_attr=e.astype(np.float32),
-            self_idx=tuple(as_int),
-            src=tuple(np.asarray(v, dtype=np.int64) for v in self._src),
-            dst=dst,
-            edge=tuple(np.asarray(v, dtype=np.int64) for v in self._edge),
-            in_degree=tuple(
-                np.bincount(d, minlength=len(s)).astype(np.float32)
-                for d, s in zip(dst, as_int, strict=True)
-            ),
+            self_idx=ints(self._self),
+            src=ints(self._src),
+            dst=ints(self._dst),
+            edge=ints(self._edge),
         )

@@ -193,7 +193,7 @@ def meta_train(
         resume.mkdir(parents=True, exist_ok=True)
 
     trainer = Trainer(config, first, len(names), cache)
-    Trainer(config, full, len(names), cache).prepare(on_new=on_graph)
+    trainer.prepare(full, on_new=on_graph)
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
     saved = resume / "calibration.json" if resume is not None else None
     if saved is not None and saved.is_file():

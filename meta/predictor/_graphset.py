@@ -75,31 +75,24 @@ def closure(arrays: ColourArrays, last: np.ndarray) -> tuple[ColourArrays, np.nd
     """
     levels = len(arrays.self_idx)
     keep: list[np.ndarray] = [np.empty(0, np.int64)] * (levels + 1)
+    feeds: list[np.ndarray] = [np.empty(0, bool)] * levels  # edges into kept colours
     keep[levels] = np.unique(last)
     for t in range(levels, 0, -1):
-        mask = np.isin(arrays.dst[t - 1], keep[t])
+        feeds[t - 1] = np.isin(arrays.dst[t - 1], keep[t])
         keep[t - 1] = np.unique(
-            np.concatenate([arrays.self_idx[t - 1][keep[t]], arrays.src[t - 1][mask]])
+            np.concatenate([arrays.self_idx[t - 1][keep[t]], arrays.src[t - 1][feeds[t - 1]]])
         )
-    self_idx, src, dst, edge, degree = [], [], [], [], []
-    used_edges = np.empty(0, np.int64)
-    for t in range(1, levels + 1):
-        mask = np.isin(arrays.dst[t - 1], keep[t])
-        self_idx.append(np.searchsorted(keep[t - 1], arrays.self_idx[t - 1][keep[t]]))
-        src.append(np.searchsorted(keep[t - 1], arrays.src[t - 1][mask]))
-        dst.append(np.searchsorted(keep[t], arrays.dst[t - 1][mask]))
-        edge.append(arrays.edge[t - 1][mask])
-        degree.append(arrays.in_degree[t - 1][keep[t]])
-        used_edges = np.union1d(used_edges, edge[-1])
-    edge = [np.searchsorted(used_edges, e) for e in edge]
+    edge = [arrays.edge[t][feeds[t]] for t in range(levels)]
+    used_edges = np.unique(np.concatenate(edge)) if edge else np.empty(0, np.int64)
     sub = ColourArrays(
         x=arrays.x[keep[0]],
         edge_attr=arrays.edge_attr[used_edges],
-        self_idx=tuple(self_idx),
-        src=tuple(src),
-        dst=tuple(dst),
-        edge=tuple(edge),
-        in_degree=tuple(degree),
+        self_idx=tuple(
+            np.searchsorted(keep[t], arrays.self_idx[t][keep[t + 1]]) for t in range(levels)
+        ),
+        src=tuple(np.searchsorted(keep[t], arrays.src[t][feeds[t]]) for t in range(levels)),
+        dst=tuple(np.searchsorted(keep[t + 1], arrays.dst[t][feeds[t]]) for t in range(levels)),
+        edge=tuple(np.searchsorted(used_edges, e) for e in edge),
     )
     return sub, np.searchsorted(keep[levels], last)
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fewlat.exceptions import NotFittedError, invalid_parameter
-from fewlat.meta.predictor._adapt import adapt_heads, log_ratio, predict_log
+from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._graphset import GraphSet, TorchColours
@@ -152,11 +152,8 @@ class MetaPredictor:
         colours, counts = self.cache.for_archs(space, suite[:k], eager=eager).restricted()
         n_nodes = counts.sum(dim=1)
         h = model.embed(colours, film)
-        ms = torch.tensor([timings], dtype=torch.float64)
-        mask = torch.isfinite(ms).float()
-        filled = torch.nan_to_num(ms, nan=1.0)
         ratio = self.config.target == "ratio"
-        targets = (log_ratio(filled, filled[:, :1]) if ratio else torch.log(filled)).float()
+        targets, mask, _ = shot_targets(np.array([timings]), ratio)
         if method == "fewlat":
             steps, log_damping = self.config.inner_steps, self.log_damping_
         elif method == "gnn-finetune":

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from fewlat.meta.predictor._adapt import adapt_heads, log_ratio, predict_log
+from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_size, descriptor_vector
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
@@ -147,14 +147,14 @@ class Trainer:
         self.data = list(data)
         self._queries = [d.query_rows(self.config.max_archs, self.config.seed) for d in self.data]
 
-    def prepare(self, on_new: Callable[[int], None] | None = None) -> int:
-        """Build every graph training will use; returns how many were missing."""
-        total = 0
-        for space, rows in zip(self.data, self._queries, strict=True):
+    def prepare(
+        self, data: Sequence[SpaceData], on_new: Callable[[int], None] | None = None
+    ) -> None:
+        """Build every graph that training on ``data`` will use (the cache keeps them)."""
+        for space in data:
+            rows = space.query_rows(self.config.max_archs, self.config.seed)
             archs = [*space.suite, *(space.table.archs[r] for r in rows)]
-            total += self.cache.missing(space.table.space, archs, eager=space.eager)
             self.cache.for_archs(space.table.space, archs, eager=space.eager, on_new=on_new)
-        return total
 
     def _episode(self, rng: np.random.Generator) -> _Episode | None:
         which = int(rng.integers(len(self.data)))  # each (space, execution) group alike
@@ -178,7 +178,7 @@ class Trainer:
         archs = [space.suite[i] for i in range(shots)] + [space.table.archs[r] for r in query]
         return _Episode(space, cols, shots, archs, support, lat[np.ix_(query, cols)].T)
 
-    def episode_loss(self, episode: _Episode, inner_steps: int | None = None) -> torch.Tensor:
+    def episode_loss(self, episode: _Episode) -> torch.Tensor:
         """Mean Huber loss of log latency ratios on the episode's queries."""
         cfg = self.config
         graphs = self.cache.for_archs(
@@ -198,19 +198,13 @@ class Trainer:
         film, heads = self.model.device_state(descriptors)
         h = self.model.embed(colours, film)
         ratio = cfg.target == "ratio"
-        support = torch.from_numpy(episode.support_ms)
+        targets, mask, anchor_ms = shot_targets(episode.support_ms, ratio)
         query = torch.from_numpy(episode.query_ms)
-        mask = torch.isfinite(support).float()
-        filled = torch.nan_to_num(support, nan=1.0)
-        if ratio:
-            targets, query_y = log_ratio(filled, filled[:, :1]), log_ratio(query, filled[:, :1])
-        else:
-            targets, query_y = torch.log(filled), torch.log(query)
-        steps = cfg.inner_steps if inner_steps is None else inner_steps
-        if steps:
+        query_y = torch.log(query) - (torch.log(anchor_ms) if ratio else 0.0)
+        if cfg.inner_steps:
             heads = adapt_heads(
-                self.model, h, heads, self.log_damping, steps, colours.base,
-                counts[:k], n_nodes[:k], targets.float(), mask, ratio,
+                self.model, h, heads, self.log_damping, cfg.inner_steps, colours.base,
+                counts[:k], n_nodes[:k], targets, mask, ratio,
             )  # fmt: skip
         anchor = (counts[:1], n_nodes[:1]) if ratio else None
         pred = torch.stack(

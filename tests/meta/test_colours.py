@@ -41,7 +41,7 @@ def _node_level_score(model: LatencyGNN, data, film: torch.Tensor, head: torch.T
         agg = torch.zeros_like(h).index_add(0, dst, msg) / degree
         h = modulate(F.relu(model.update[t](torch.cat([h, agg], dim=-1))), t + 1)
     h = model.norm(h)
-    nodes = ColourArrays(x.numpy(), data.edge_attr.numpy(), (), (), (), (), ())
+    nodes = ColourArrays(x.numpy(), data.edge_attr.numpy(), (), (), (), ())
     base = torch.from_numpy(base_quantities(nodes))
     return float(torch.log(model.node_values(h, head, base).sum()))
 
