@@ -29,9 +29,6 @@ class Space(ABC):
     finite: bool = False
     #: the input shape shared by every member, or None when it depends on the arch
     fixed_input_shape: tuple[int, ...] | None = None
-    #: whether the reference implementation, run eagerly, computes more than the
-    #: ONNX model does (see :meth:`eager_model`); False: the two are the same
-    has_eager_variant: bool = False
 
     @abstractmethod
     def canonical(self, arch: str) -> str:
@@ -88,6 +85,12 @@ class Space(ABC):
         Raises:
             InvalidArchError: ``arch`` is not a member.
         """
+
+    @property
+    def has_eager_variant(self) -> bool:
+        """Whether the reference implementation, run eagerly, computes more than the
+        ONNX model does: true exactly when the space overrides :meth:`eager_model`."""
+        return type(self).eager_model is not Space.eager_model
 
     def to_onnx(
         self, arch: str, *, with_weights: bool = False, seed: int = 0, eager: bool = False

@@ -139,14 +139,17 @@ def _parse(arch: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _plan(ops: tuple[str, ...]) -> _Plan:
-    """Apply the module's cell rules to the six edge ops (see the module docstring)."""
+def _plan(ops: tuple[str, ...], prune: bool = True) -> _Plan:
+    """Apply the module's cell rules to the six edge ops (see the module docstring);
+    ``prune=False`` keeps every edge and node (the eager model)."""
     incoming: dict[int, list[tuple[int, str]]] = {1: [], 2: [], 3: []}
     for (src, dst), op in zip(EDGES, ops, strict=True):
         # EDGES is sorted by destination, so incoming[src] is final when it is read
         src_is_zero = src != 0 and not incoming[src]
-        if op != "none" and not src_is_zero:
+        if not prune or (op != "none" and not src_is_zero):
             incoming[dst].append((src, op))
+    if not prune:
+        return tuple((node, tuple(incoming[node])) for node in (1, 2, 3)), False
     if not incoming[3]:
         return (), True
     needed = {3}
@@ -162,7 +165,6 @@ class NB201Space(Space):
 
     name = "nb201"
     finite = True
-    has_eager_variant = True
     fixed_input_shape = _INPUT_SHAPE
 
     def canonical(self, arch: str) -> str:
@@ -211,15 +213,8 @@ class NB201Space(Space):
         Raises:
             InvalidArchError: ``arch`` is not a member.
         """
-        ops = _parse(self.canonical(arch))
-        steps = tuple(
-            (
-                node,
-                tuple((src, op) for (src, dst), op in zip(EDGES, ops, strict=True) if dst == node),
-            )
-            for node in (1, 2, 3)
-        )
-        return self._build((steps, False), with_weights, seed)
+        self.canonical(arch)
+        return self._build(_plan(_parse(arch), prune=False), with_weights, seed)
 
     def _build(self, plan: _Plan, with_weights: bool, seed: int) -> onnx.ModelProto:
         b = OnnxBuilder(self.name, with_weights=with_weights, seed=seed)
