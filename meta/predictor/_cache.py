@@ -8,12 +8,14 @@ saved to, and loaded from, one ``.npz`` file (plain arrays, no pickle).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from fewlat._files import replace_atomically
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION, GRAPH_FEATURES, featurize
 from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, encode
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
@@ -171,9 +173,9 @@ class GraphCache:
             payload[f"dst_{t}"] = arrays.dst[t]
             payload[f"edge_{t}"] = arrays.edge[t]
         path = folder / self.file_name()
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **payload)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        np.savez(buffer, **payload)
+        replace_atomically(path, buffer.getvalue())
         return path
 
     def load(self, folder: str | os.PathLike[str]) -> bool:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from fewlat._files import replace_atomically
 from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor._cache import GraphCache
@@ -55,12 +56,8 @@ def save_checkpoint(meta: MetaPredictor, folder: str | os.PathLike[str]) -> Path
         "intervals": meta.intervals_,
         "has_baseline": meta.baseline_ is not None,
     }
-    tmp_weights = folder / (_WEIGHTS + ".tmp")
-    save_file(tensors, str(tmp_weights))
-    tmp_config = folder / (_CONFIG + ".tmp")
-    tmp_config.write_text(json.dumps(config, indent=1, sort_keys=True))
-    os.replace(tmp_weights, folder / _WEIGHTS)
-    os.replace(tmp_config, folder / _CONFIG)
+    replace_atomically(folder / _WEIGHTS, save(tensors))
+    replace_atomically(folder / _CONFIG, json.dumps(config, indent=1, sort_keys=True))
     return folder
 
 

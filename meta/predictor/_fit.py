@@ -23,8 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from fewlat._files import replace_atomically
 from fewlat.meta.metrics import mape, spearman
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._execution import runs_eagerly
@@ -73,9 +74,7 @@ def _run(
             on_step=(lambda s, loss: on_progress(name, s, steps, loss)) if on_progress else None,
         )
         if state is not None:
-            tmp = state.with_suffix(".tmp")
-            save_file(trainer.state_tensors(), str(tmp))
-            os.replace(tmp, state)
+            replace_atomically(state, save(trainer.state_tensors()))
 
 
 def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPredictor:
@@ -201,7 +200,7 @@ def meta_train(
     else:
         intervals, metrics = _calibrate(_fitted(trainer, archs), tables, held, config.seed)
         if saved is not None:
-            saved.write_text(json.dumps([intervals, metrics]))
+            replace_atomically(saved, json.dumps([intervals, metrics]))
     trainer.use(full)
     _run("meta", trainer, config.steps + config.steps // 4, resume, save_every, on_progress)
     meta = _fitted(trainer, archs)

@@ -13,18 +13,17 @@ A table root holds one folder per space::
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from fewlat._files import replace_atomically
 from fewlat.exceptions import TableError, invalid_parameter
 from fewlat.meta.tables._arch_columns import PLAIN_COLUMN, split_arch_columns
 from fewlat.meta.tables._parse import (
@@ -137,23 +136,6 @@ def _csv_text(header: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def _replace_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path``, then rename it over ``path``."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_table(table: LatencyTable, root: str | os.PathLike[str]) -> Path:
     """Write ``table`` to ``<root>/<table.space>/``, creating folders as needed.
 
@@ -199,10 +181,10 @@ def write_table(table: LatencyTable, root: str | os.PathLike[str]) -> Path:
             ) from err
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _replace_atomically(folder / ARCHS_CSV, archs_text)
-        _replace_atomically(folder / LATENCY_CSV, latency_text)
+        replace_atomically(folder / ARCHS_CSV, archs_text)
+        replace_atomically(folder / LATENCY_CSV, latency_text)
         if info_text is not None:
-            _replace_atomically(folder / DEVICES_JSON, info_text)
+            replace_atomically(folder / DEVICES_JSON, info_text)
         else:
             (folder / DEVICES_JSON).unlink(missing_ok=True)
     except OSError as err:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
+from fewlat._files import replace_atomically
 from fewlat.meta.evaluation import ALL_METHODS, DeviceRun, evaluate, plot_evaluation
 from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool, read_table, space_folder
@@ -257,20 +257,16 @@ def predict_table_command(
         eager = runs_eagerly(table, device, execution)
         device_predictor = meta.adapt({name: timings}, eager=eager)
         prediction = device_predictor.predict_archs(name, list(table.archs))
+    text = io.StringIO()
+    writer = csv.writer(text)  # CRLF line ends, as before and as write_table
+    writer.writerow(["idx", "predicted_ms", "low_ms", "high_ms"])
+    for i, p, lo, hi in zip(
+        table.idx.tolist(), prediction.latency_ms, prediction.low_ms, prediction.high_ms,
+        strict=True,
+    ):  # fmt: skip
+        writer.writerow([i, f"{p:.6g}", f"{lo:.6g}", f"{hi:.6g}"])
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".csv.tmp")
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["idx", "predicted_ms", "low_ms", "high_ms"])
-        for i, p, lo, hi in zip(
-            table.idx.tolist(),
-            prediction.latency_ms,
-            prediction.low_ms,
-            prediction.high_ms,
-            strict=True,
-        ):
-            writer.writerow([i, f"{p:.6g}", f"{lo:.6g}", f"{hi:.6g}"])
-    os.replace(tmp, out)
+    replace_atomically(out, text.getvalue())
     Console(stderr=True).print(
         f"wrote {len(table)} predictions to {out} (suite {name}, {shots} shots)"
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
+from fewlat._files import replace_atomically
 from fewlat.meta.graph import DEFAULT_MAX_BYTES, encode
 from fewlat.spaces import SPACE_NAMES, get_space
 
@@ -83,14 +82,7 @@ def export(
     space_obj = get_space(space)
     data = space_obj.to_onnx(arch, with_weights=with_weights, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomically(out, data)
     graph = encode(data)
     typer.echo(
         f"wrote {out} ({len(data):,} bytes, {graph.n_nodes} nodes, "
