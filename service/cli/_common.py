@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import typer
@@ -18,11 +18,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from fewlat.meta.predictor import GraphCache
+from fewlat._cli import fail
+from fewlat.meta.predictor import GraphCache, MetaPredictor
+from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 
 __all__ = [
+    "checkpoint_suite",
     "default_cache_dir",
     "kept_on_disk",
+    "pooled_table",
     "progress_bar",
     "split_ints",
     "split_list",
@@ -46,6 +50,28 @@ def split_ints(value: str, option: str) -> list[int]:
             f"{value!r} is not a comma-separated list of ints >= 1", param_hint=option
         )
     return values
+
+
+def checkpoint_suite(meta: MetaPredictor, space: str, shots: int = 1) -> str:
+    """The registered name of ``space``, after checking that the checkpoint has its
+    suite and that the suite holds ``shots`` entries; fails with one line otherwise."""
+    from fewlat.spaces import get_space
+
+    name = get_space(space).name
+    if name not in meta.suites_:
+        raise fail(
+            f"the checkpoint has no suite for {name!r}; it has {', '.join(meta.suites_)}. "
+            "Calibrate with one of those."
+        )
+    if shots > len(meta.suites_[name]):
+        raise fail(f"--shots goes up to {len(meta.suites_[name])} for the {name} suite.")
+    return name
+
+
+def pooled_table(roots: Sequence[str | os.PathLike[str]], space: str) -> LatencyTable | None:
+    """``space`` pooled from the roots that hold it, or None when none does."""
+    present = [r for r in roots if space_folder(r, space) is not None]
+    return read_pool(present, space) if present else None
 
 
 def default_cache_dir() -> Path:

@@ -19,10 +19,12 @@ from fewlat._cli import fail, friendly_errors
 from fewlat._files import replace_atomically
 from fewlat.meta.evaluation import ALL_METHODS, DeviceRun, evaluate, plot_evaluation
 from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
-from fewlat.meta.tables import LatencyTable, read_pool, read_table, space_folder
+from fewlat.meta.tables import LatencyTable, read_table, space_folder
 from fewlat.service.cli._common import (
+    checkpoint_suite,
     default_cache_dir,
     kept_on_disk,
+    pooled_table,
     progress_bar,
     split_ints,
     split_list,
@@ -65,14 +67,9 @@ def _training_roots(meta: MetaPredictor, roots: list[str]) -> list[str]:
     return roots or [r for r in meta.info_.get("data_roots", []) if Path(r).is_dir()]
 
 
-def _pooled(roots: list[str], space: str) -> LatencyTable | None:
-    present = [r for r in roots if space_folder(r, space) is not None]
-    return read_pool(present, space) if present else None
-
-
 def _train_table(meta: MetaPredictor, space: str, roots: list[str]) -> LatencyTable | None:
     """The checkpoint's training devices of ``space``, for the device-mix baseline."""
-    table = _pooled(roots, space)
+    table = pooled_table(roots, space)
     if table is None:
         return None
     trained = meta.info_.get("manifest", {}).get(space, {}).get("devices", table.devices)
@@ -133,16 +130,11 @@ def eval_command(
     With --cv FOLDS, every device is scored by a model meta-trained with the
     checkpoint's recipe on all training devices except its fold's.
     """
-    from fewlat.spaces import get_space
 
     _check_execution(execution)
-    name = get_space(space).name
     ks = split_ints(shots, "--shots")
     meta = load_checkpoint(checkpoint)
-    if name not in meta.suites_:
-        raise fail(f"the checkpoint has no {name!r} suite; it has {', '.join(meta.suites_)}.")
-    if max(ks) > len(meta.suites_[name]):
-        raise fail(f"--shots goes up to {len(meta.suites_[name])} for the {name} suite.")
+    name = checkpoint_suite(meta, space, max(ks))
     table = _read(data, name)
     chosen = table.devices if devices == "all" else tuple(split_list(devices))
     unknown = [d for d in chosen if d not in table.devices]
@@ -199,7 +191,7 @@ def _cross_validate(
         raise fail(
             "--cv retrains per fold and needs the training data: pass --train-data ROOT[,ROOT…]."
         )
-    pooled = {space: _pooled(roots, space) for space in meta.suites_}
+    pooled = {space: pooled_table(roots, space) for space in meta.suites_}
     return cross_validate(
         meta,
         {space: t for space, t in pooled.items() if t is not None},
@@ -230,16 +222,11 @@ def predict_table_command(
 
     Writes idx,predicted_ms,low_ms,high_ms (the interval is 80%).
     """
-    from fewlat.spaces import get_space
 
     _check_execution(execution)
-    name = get_space(space).name
     meta = load_checkpoint(checkpoint)
-    if name not in meta.suites_:
-        raise fail(f"the checkpoint has no {name!r} suite; it has {', '.join(meta.suites_)}.")
+    name = checkpoint_suite(meta, space, shots)
     suite = meta.suites_[name]
-    if shots > len(suite):
-        raise fail(f"--shots goes up to {len(suite)} for the {name} suite.")
     table = _read(data, name)
     if device not in table.devices:
         raise fail(f"{device!r} is not a column of {data}/{name}.")

@@ -20,9 +20,10 @@ from fewlat.meta.predictor import (
     meta_train,
     save_checkpoint,
 )
-from fewlat.meta.tables import read_pool, space_folder
 from fewlat.service.cli._common import (
+    checkpoint_suite,
     kept_on_disk,
+    pooled_table,
     progress_bar,
     split_list,
     training_progress,
@@ -78,10 +79,10 @@ def meta_train_command(
     console = Console(stderr=True)
     tables = {}
     for name in names:
-        present = [r for r in roots if space_folder(r, name) is not None]
-        if not present:
+        table = pooled_table(roots, name)
+        if table is None:
             raise fail(f"no --data root has a {name!r} table; drop it from --spaces.")
-        tables[name] = read_pool(present, name)
+        tables[name] = table
     excluded = split_list(exclude_devices)
     known = {d for t in tables.values() for d in t.devices}
     unknown = sorted(set(excluded) - known)
@@ -140,17 +141,9 @@ def suite_command(
     ] = None,
 ) -> None:
     """Print the ordered calibration suite of a space: position, arch, sha256."""
-    from fewlat.spaces import get_space
-
-    name = get_space(space).name
     meta = load_checkpoint(checkpoint)
-    raw = next((s for s in meta.info_["suites"] if s["space"] == name), None)
-    if raw is None:
-        raise fail(
-            f"the checkpoint has no suite for {name!r}; it has "
-            f"{', '.join(s['space'] for s in meta.info_['suites'])}. Calibrate with one of those."
-        )
-    suite = CalibrationSuite.from_dict(raw)
+    name = checkpoint_suite(meta, space)
+    suite = CalibrationSuite.from_dict(next(s for s in meta.info_["suites"] if s["space"] == name))
     if as_json:
         typer.echo(json.dumps(suite.to_dict(), indent=2))
         return
