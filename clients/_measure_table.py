@@ -243,10 +243,10 @@ def measure_table(
             wanted = [a for a in block if a in todo[device]]
             if not wanted:
                 continue
-            if runner.kind == "table":
-                items = [ModelInput(None, spec.name, a) for a in wanted]
-            else:
+            if runner.needs_model_bytes:
                 items = [_built(spec, a, built) for a in wanted]
+            else:
+                items = [ModelInput(None, spec.name, a) for a in wanted]
             held = table.device_info.get(device, {})
             failed = dict(held.get("failed_archs", {}))
             results = _measure_block(runner, items, failed if skip_failures else None)

@@ -60,6 +60,9 @@ class Runner(ABC):
 
     #: short name used on the command line, e.g. ``"ort"``
     kind: ClassVar[str] = ""
+    #: whether :meth:`measure_many` needs the ONNX bytes; False for runners that
+    #: only look ``(space, arch)`` up (tables), so nothing is built for them
+    needs_model_bytes: ClassVar[bool] = True
     #: load one model at a time (see :func:`time_block`); runtimes whose idle
     #: sessions disturb the one being timed set this
     exclusive_sessions: bool = False

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
-from fewlat.exceptions import InvalidModelError, SymbolicShapeError, invalid_parameter
+from fewlat.clients.runners._checks import check_count
+from fewlat.exceptions import InvalidModelError, SymbolicShapeError
 from fewlat.meta.graph import load_model
 
 __all__ = ["InputSpec", "PreparedModel", "make_inputs", "prepare_model"]
@@ -42,8 +43,7 @@ def prepare_model(model_bytes: bytes, *, batch_size: int = 1) -> PreparedModel:
         SymbolicShapeError: an input dim other than the batch dim is not concrete.
         InvalidParameterError: ``batch_size`` < 1.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise invalid_parameter("batch_size", "prepare_model", "an int >= 1", batch_size)
+    check_count(batch_size, "batch_size", "prepare_model")
     proto = load_model(model_bytes)
     weights = {t.name for t in proto.graph.initializer}
     graph_inputs = [i for i in proto.graph.input if i.name not in weights]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +33,7 @@ class TableRunner(Runner):
     """
 
     kind = "table"
+    needs_model_bytes = False
 
     def __init__(self, root: str | os.PathLike[str], device: str) -> None:
         super().__init__()
@@ -73,11 +74,8 @@ class TableRunner(Runner):
         canonical = spec.canonical(arch)
         folder = space_folder(self.root, spec.name)
         if folder is not None:
-            table = self._table(folder)
-            if canonical in table and self.device in table.devices:
-                value = float(table.column(self.device)[table.row_of(canonical)])
-                if math.isfinite(value):
-                    return value
+            with contextlib.suppress(TableEntryMissingError):  # re-raised below with advice
+                return self._table(folder).lookup_ms(canonical, self.device)
         where = self.root / folder if folder else f"{self.root} (no {space} folder)"
         raise TableEntryMissingError(
             f"The table at {where} has no latency for {space} arch {canonical!r} on device "
