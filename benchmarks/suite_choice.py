@@ -19,25 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from fewlat.hwdesc import build_suite, select_references
+from fewlat.hwdesc import build_suite, complete_rows, lodo_predictions, select_references
 from fewlat.meta.metrics import spearman
 from fewlat.meta.tables import read_pool, read_table, space_folder
 
 SHOTS = (3, 5, 10)
-_RIDGE = 1e-2
 
 
 def lodo_spearman(lat: np.ndarray, shot_rows: list[int], k: int) -> float:
     """Mean over devices of ρ of the ridge prediction from the first k shot rows."""
     y = np.log(lat) - np.log(lat[shot_rows[0]])[None, :]
-    x = np.concatenate([np.ones((1, y.shape[1])), y[shot_rows[1:k]]])
-    scores = []
-    for j in range(y.shape[1]):
-        keep = np.arange(y.shape[1]) != j
-        xt = x[:, keep]
-        coef = np.linalg.solve(xt @ xt.T + _RIDGE * np.eye(len(x)), xt @ y[:, keep].T)
-        scores.append(spearman(lat[:, j], np.exp(x[:, j] @ coef)))
-    return float(np.mean(scores))
+    pred = lodo_predictions(y, np.array(shot_rows[1:k], dtype=np.int64))
+    return float(np.mean([spearman(lat[:, j], np.exp(pred[:, j])) for j in range(y.shape[1])]))
 
 
 def main() -> None:
@@ -51,16 +44,16 @@ def main() -> None:
     for space in ("nb201", "fbnet", "ofa_mbv3"):
         folder = space_folder(args.help_root, space)
         table = read_table(args.help_root, folder)
-        complete = np.isfinite(table.latency_ms).all(axis=1) & (table.latency_ms > 0).all(axis=1)
+        rows = complete_rows(table, table.devices)
         pooled = read_pool([args.help_root, args.measured], space)
         suite = build_suite(pooled)
         row = {a: i for i, a in enumerate(table.archs)}
         greedy = [row[a] for a in suite.archs]
         anchor = greedy[0]
         by_idx = {int(i): r for r, i in enumerate(table.idx.tolist())}
-        helps = [anchor, *[by_idx[i] for i in help_idx[folder] if by_idx[i] != anchor][:9]]
-        lat = table.latency_ms[complete]
-        rows = np.flatnonzero(complete)
+        help_rows = [by_idx[i] for i in help_idx[folder]]
+        helps = [anchor, *select_references(table, anchor, 9, method="help", help_rows=help_rows)]
+        lat = table.latency_ms[rows]
         pos = {r: i for i, r in enumerate(rows.tolist())}
         scores = {"greedy": {}, "random": {}, "help": {}}
         randoms = []
@@ -75,7 +68,7 @@ def main() -> None:
             scores["random"][k] = float(
                 np.mean([lodo_spearman(lat, [pos[r] for r in rr], k) for rr in randoms])
             )
-        results[space] = {"devices": len(table.devices), "archs": int(complete.sum()), **scores}
+        results[space] = {"devices": len(table.devices), "archs": len(rows), **scores}
         print(space, json.dumps(results[space]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))

@@ -12,6 +12,8 @@ from fewlat.hwdesc._descriptor import Descriptor
 from fewlat.hwdesc._select import (
     SELECTION_METHODS,
     choose_anchor,
+    complete_rows,
+    lodo_predictions,
     reveal_error,
     select_references,
 )
@@ -25,6 +27,8 @@ __all__ = [
     "SuiteEntry",
     "build_suite",
     "choose_anchor",
+    "complete_rows",
+    "lodo_predictions",
     "model_sha256",
     "reveal_error",
     "select_references",

@@ -26,7 +26,14 @@ import numpy as np
 from fewlat.exceptions import TableError, invalid_parameter
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["SELECTION_METHODS", "choose_anchor", "reveal_error", "select_references"]
+__all__ = [
+    "SELECTION_METHODS",
+    "choose_anchor",
+    "complete_rows",
+    "lodo_predictions",
+    "reveal_error",
+    "select_references",
+]
 
 SELECTION_METHODS = ("greedy", "random", "help")
 _RIDGE = 1e-2
@@ -34,6 +41,7 @@ _MAX_CANDIDATES = 400
 
 
 def complete_rows(table: LatencyTable, devices: Sequence[str]) -> np.ndarray:
+    """Rows of ``table`` with a positive latency on every one of ``devices``."""
     cols = [table.devices.index(d) for d in devices]
     lat = table.latency_ms[:, cols]
     return np.flatnonzero((np.isfinite(lat) & (lat > 0)).all(axis=1))
@@ -72,27 +80,32 @@ def _log_ratios(table: LatencyTable, anchor: int, rows: np.ndarray) -> np.ndarra
     return np.log(lat[rows]) - np.log(lat[anchor])[None, :]
 
 
-def reveal_error(y: np.ndarray, shots: np.ndarray) -> float:
-    """Mean leave-one-device-out error of predicting ``y`` from rows ``shots``.
+def lodo_predictions(y: np.ndarray, shots: np.ndarray) -> np.ndarray:
+    """Leave-one-device-out predictions of ``y`` from its rows ``shots``.
 
     Args:
         y: ``[A, D]`` log ratios to the anchor, every cell measured.
         shots: rows of ``y`` that are known (the references).
 
     Returns:
-        The error of each device divided by its variance (1 − R²), averaged.
+        ``[A, D]``: column j predicted from ``y[shots, j]`` by a ridge map
+        fitted on every other column.
     """
     d = y.shape[1]
     x = np.concatenate([np.ones((1, d)), y[shots]], axis=0)  # [1+k, D]
-    errors = []
-    var = y.var(axis=0) + 1e-12
+    out = np.empty_like(y)
     for j in range(d):
         keep = np.arange(d) != j
-        xt, yt = x[:, keep], y[:, keep]
-        gram = xt @ xt.T + _RIDGE * np.eye(len(x))
-        coef = np.linalg.solve(gram, xt @ yt.T)  # [1+k, A]
-        pred = x[:, j] @ coef
-        errors.append(np.mean((pred - y[:, j]) ** 2) / var[j])
+        xt = x[:, keep]
+        coef = np.linalg.solve(xt @ xt.T + _RIDGE * np.eye(len(x)), xt @ y[:, keep].T)
+        out[:, j] = x[:, j] @ coef
+    return out
+
+
+def reveal_error(y: np.ndarray, shots: np.ndarray) -> float:
+    """Mean leave-one-device-out error of predicting ``y`` from rows ``shots``
+    (:func:`lodo_predictions`), each device's error divided by its variance (1 − R²)."""
+    errors = ((lodo_predictions(y, shots) - y) ** 2).mean(axis=0) / (y.var(axis=0) + 1e-12)
     return float(np.mean(errors))
 
 
