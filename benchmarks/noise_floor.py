@@ -50,8 +50,8 @@ def _measure_pass(root: Path, help_root: Path, count: int, label: str) -> dict[s
 def compare(first: LatencyTable, second: LatencyTable, device: str) -> dict[str, float]:
     """Pass-2-against-pass-1 figures on the archs both passes hold."""
     archs = [a for a in second.archs if a in first]
-    y = np.array([first.lookup_ms(a, device) for a in archs])
-    p = np.array([second.lookup_ms(a, device) for a in archs])
+    y = first.column(device)[[first.row_of(a) for a in archs]]  # NaN: not measured
+    p = second.column(device)[[second.row_of(a) for a in archs]]
     keep = np.isfinite(y) & np.isfinite(p)
     y, p = y[keep], p[keep]
     return {

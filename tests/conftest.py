@@ -8,6 +8,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HELP = REPO.parent / "shared" / "data" / "help"
+#: fewlat's own measured tables, shipped in the repo
+MEASURED = REPO / "data" / "measured"
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from fewlat.meta.graph._attrs import raw_attrs, spatial_geometry
 from fewlat.meta.graph._model_graph import Shape
 from fewlat.meta.graph._topology import NodeView
 
-__all__ = ["Shape", "infer_tensor_shapes"]
+__all__ = ["infer_tensor_shapes"]
 
 
 #: tensors up to this many elements keep their values for data propagation

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -19,8 +17,7 @@ from fewlat.hwdesc import (
 )
 from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.spaces import get_space
-
-MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
+from tests.conftest import MEASURED
 
 
 def _synthetic(n_archs: int = 60, n_devices: int = 12, seed: int = 0) -> tuple[LatencyTable, int]:

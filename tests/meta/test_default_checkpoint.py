@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,8 +9,7 @@ from fewlat.hwdesc import CalibrationSuite
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor import DEFAULT_CHECKPOINT, load_checkpoint
 from fewlat.meta.tables import read_table
-
-MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
+from tests.conftest import MEASURED
 
 
 def test_shipped_checkpoint_is_small_and_records_what_made_it():

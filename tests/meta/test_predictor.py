@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import read_pool
 from fewlat.spaces import get_space
+from tests.conftest import MEASURED
 
-MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
 TINY = TrainConfig(
     steps=6, devices_per_step=3, queries=8, max_archs=24, model=ModelConfig(hidden=16)
 )

@@ -9,7 +9,7 @@ import pytest
 
 from fewlat.exceptions import InvalidParameterError, TableError
 from fewlat.meta.tables import LatencyTable, read_pool, read_table, write_table
-from tests.conftest import REPO
+from tests.conftest import MEASURED
 
 A, B, C = ("k3_e1-" * 22)[:-1], ("k5_e6-" * 22)[:-1], ("skip-" * 22)[:-1]
 
@@ -45,7 +45,7 @@ def test_pool_resolves_aliases_and_reports_clashes(tmp_path: Path) -> None:
 
 
 def test_measured_dataset_pools_with_help(help_root: Path) -> None:
-    measured = REPO / "data" / "measured"
+    measured = MEASURED
     for space, help_devices in (("nb201", 19), ("fbnet", 19), ("ofa", 9)):
         own = read_table(measured, read_pool([measured], space).space)
         pool = read_pool([help_root, measured], space)

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_table, write_table
 from fewlat.service.cli import app
+from tests.conftest import MEASURED
 
-MEASURED = Path(__file__).resolve().parents[2] / "data" / "measured"
 runner = CliRunner()
 HELD_OUT = "epyc-mnn-2t"
 
