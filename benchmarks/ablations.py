@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.hwdesc import build_suite
-from fewlat.meta.evaluation import evaluate
+from fewlat.meta.evaluation import evaluate, mean_scores
 from fewlat.meta.predictor import GraphCache, ModelConfig, TrainConfig, meta_train
 from fewlat.meta.tables import LatencyTable, read_pool
 
@@ -83,14 +83,12 @@ def main() -> None:
         if config.inner_steps == 0:  # score the pooled network the way gnn-finetune adapts
             meta.baseline_, method = meta.model_, "gnn-finetune"
         method_rows, _ = evaluate(meta, scored, [d for d in held if d in nb201.devices], [3, 10])
-        mine = [r for r in method_rows if r["method"] == method]
-        results[name] = {
-            f"k{k}": {
-                "spearman": float(np.mean([r["spearman"] for r in mine if r["shots"] == k])),
-                "mape": float(np.mean([r["mape"] for r in mine if r["shots"] == k])),
-            }
-            for k in (3, 10)
-        } | {"steps": args.steps, "train_s": time.perf_counter() - start}
+        rho = mean_scores(method_rows, "spearman")[method]
+        error = mean_scores(method_rows, "mape")[method]
+        results[name] = {f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)} | {
+            "steps": args.steps,
+            "train_s": time.perf_counter() - start,
+        }
         print(name, json.dumps(results[name]), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))

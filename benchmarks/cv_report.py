@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fewlat.meta.evaluation import ALL_METHODS, plot_evaluation, score
+from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
@@ -33,14 +33,9 @@ OUT_SPACES = ("zoo", "resnet_prune")
 def _summary(rows: list[dict], space: str) -> None:
     shots = sorted({r["shots"] for r in rows})
     print(f"\n{space}: mean over {len({r['device'] for r in rows})} devices (ρ / MAPE)")
-    for method in [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]:
-        cells = []
-        for k in shots:
-            sel = [r for r in rows if r["method"] == method and r["shots"] == k]
-            cells.append(
-                f"K={k}: {np.mean([r['spearman'] for r in sel]):.3f} / "
-                f"{np.mean([r['mape'] for r in sel]):.1%}"
-            )
+    rho, error = mean_scores(rows, "spearman"), mean_scores(rows, "mape")
+    for method in rho:
+        cells = [f"K={k}: {rho[method][k]:.3f} / {error[method][k]:.1%}" for k in shots]
         print(f"  {method:13s} " + "   ".join(cells))
     cover = [r["coverage"] for r in rows if "coverage" in r]
     print(f"  fewlat 80% interval coverage: {np.mean(cover):.3f}")

@@ -1,7 +1,7 @@
 """Offline few-shot evaluation: fewlat against the baselines of DESIGN.md §6, and its plot."""
 
 from fewlat.meta.evaluation._baselines import device_mix, flops_scaled, ridge_features
-from fewlat.meta.evaluation._evaluate import ALL_METHODS, DeviceRun, evaluate, score
+from fewlat.meta.evaluation._evaluate import ALL_METHODS, DeviceRun, evaluate, mean_scores, score
 from fewlat.meta.evaluation._plot import plot_evaluation
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "device_mix",
     "evaluate",
     "flops_scaled",
+    "mean_scores",
     "plot_evaluation",
     "ridge_features",
     "score",

@@ -17,7 +17,7 @@ from fewlat.meta.metrics import acc_within, kendall, mape, spearman
 from fewlat.meta.predictor import MetaPredictor, runs_eagerly
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["ALL_METHODS", "DeviceRun", "evaluate", "score"]
+__all__ = ["ALL_METHODS", "DeviceRun", "evaluate", "mean_scores", "score"]
 
 #: every method ``evaluate`` reports, fewlat first
 ALL_METHODS = ("fewlat", "zero-shot", "gnn-finetune", "device-mix", "ridge", "flops")
@@ -47,6 +47,19 @@ def score(measured_ms: np.ndarray, predicted_ms: np.ndarray) -> dict[str, float 
         "mean_accuracy": 1.0 - error,
         "n": len(measured_ms),
     }
+
+
+def mean_scores(rows: Sequence[dict], metric: str) -> dict[str, dict[int, float]]:
+    """``{method: {K: mean of metric over devices}}`` of :func:`evaluate` rows, methods
+    in :data:`ALL_METHODS` order, K ascending."""
+    out: dict[str, dict[int, float]] = {}
+    for method in [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]:
+        mine = [r for r in rows if r["method"] == method]
+        out[method] = {
+            k: float(np.mean([r[metric] for r in mine if r["shots"] == k]))
+            for k in sorted({r["shots"] for r in mine})
+        }
+    return out
 
 
 def _mix_inputs(

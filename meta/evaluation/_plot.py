@@ -6,9 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from fewlat.meta.evaluation._evaluate import DeviceRun
+from fewlat.meta.evaluation._evaluate import DeviceRun, mean_scores
 
 __all__ = ["plot_evaluation"]
 
@@ -43,16 +41,14 @@ def plot_evaluation(
         ax.set_title(f"{device} (K={run.shots})", fontsize=9)
         ax.set_xlabel("measured ms", fontsize=8)
         ax.set_ylabel("predicted ms", fontsize=8)
-    methods = list(dict.fromkeys(r["method"] for r in rows))
     shots = sorted({r["shots"] for r in rows})
     for j, (metric, label) in enumerate((("spearman", "mean Spearman ρ"), ("mape", "mean MAPE"))):
         ax = fig.add_subplot(scatter_rows + 1, 2, 2 * scatter_rows + j + 1)
-        for method in methods:
-            means = [
-                np.mean([r[metric] for r in rows if r["method"] == method and r["shots"] == k])
-                for k in shots
-            ]
-            ax.plot(shots, means, marker="o", label=method, lw=2 if method == "fewlat" else 1)
+        for method, by_k in mean_scores(rows, metric).items():
+            ax.plot(
+                list(by_k), list(by_k.values()), marker="o", label=method,
+                lw=2 if method == "fewlat" else 1,
+            )  # fmt: skip
         ax.set_xlabel("shots K")
         ax.set_ylabel(label)
         ax.set_xticks(shots)

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
 from fewlat._files import replace_atomically
-from fewlat.meta.evaluation import ALL_METHODS, DeviceRun, evaluate, plot_evaluation
+from fewlat.meta.evaluation import DeviceRun, evaluate, mean_scores, plot_evaluation
 from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_table, space_folder
 from fewlat.service.cli._common import (
@@ -79,20 +79,14 @@ def _train_table(meta: MetaPredictor, space: str, roots: list[str]) -> LatencyTa
 
 def _print_summary(rows: list[dict], space: str) -> None:
     shots = sorted({r["shots"] for r in rows})
-    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in rows)]
     table = Table(title=f"{space}: mean over {len({r['device'] for r in rows})} devices")
     table.add_column("method")
     for k in shots:
         table.add_column(f"ρ K={k}", justify="right")
         table.add_column(f"MAPE K={k}", justify="right")
-    for method in methods:
-        cells = []
-        for k in shots:
-            sel = [r for r in rows if r["method"] == method and r["shots"] == k]
-            cells += [
-                f"{np.mean([r['spearman'] for r in sel]):.3f}",
-                f"{np.mean([r['mape'] for r in sel]):.1%}",
-            ]
+    rho, error = mean_scores(rows, "spearman"), mean_scores(rows, "mape")
+    for method in rho:
+        cells = [c for k in shots for c in (f"{rho[method][k]:.3f}", f"{error[method][k]:.1%}")]
         table.add_row(method, *cells)
     Console().print(table)
     cover = [r["coverage"] for r in rows if "coverage" in r]
