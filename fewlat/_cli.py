@@ -8,10 +8,18 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from fewlat.exceptions import FewlatError
 
-__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors", "make_app"]
+__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors", "make_app", "progress_bar"]
 
 #: exit status of a command rejected for bad input (typer uses 2 for bad usage)
 EXIT_INPUT_ERROR = 1
@@ -51,3 +59,20 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{err.strerror or err}{where}") from None
 
     return wrapper
+
+
+def progress_bar() -> Progress:
+    """The rich progress bar of every long command, drawn on stderr so stdout stays clean
+    for CSV and JSON. It is erased when done, so an error stays one line, and left out
+    when stderr is not a terminal (logs, tests)."""
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )

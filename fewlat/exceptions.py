@@ -19,23 +19,39 @@ The service maps these classes to gRPC status codes in one table.
     ├── TableError (ValueError)               a latency table that is malformed or inconsistent
     │   └── TableEntryMissingError (KeyError) a (space, arch, device) the table does not hold
     ├── NotFittedError (ValueError, AttributeError)  predictor used before fit/adapt
-    └── MissingDependencyError (ImportError)  an optional extra that is not installed
+    ├── MissingDependencyError (ImportError)  an optional extra that is not installed
+    ├── InvalidMeasurementError (ValueError)  a timing that is not finite and > 0
+    ├── UnknownDeviceError (KeyError)         a device name the store does not hold
+    ├── UnknownJobError (KeyError)            a job id the store does not hold
+    ├── NotCalibratedError                    predicting on a device with no calibration yet
+    ├── SuiteMismatchError                    timings of a suite version the server does not serve
+    ├── AuthenticationError                   no bearer token, or one that is not known
+    ├── PermissionDeniedError                 a known token acting on another token's device
+    └── ServiceUnavailableError               the client cannot reach the server
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "FewlatError",
     "InvalidArchError",
+    "InvalidMeasurementError",
     "InvalidModelError",
     "InvalidParameterError",
     "MissingDependencyError",
     "ModelTooLargeError",
+    "NotCalibratedError",
     "NotEnumerableError",
     "NotFittedError",
+    "PermissionDeniedError",
+    "ServiceUnavailableError",
+    "SuiteMismatchError",
     "SymbolicShapeError",
     "TableEntryMissingError",
     "TableError",
+    "UnknownDeviceError",
+    "UnknownJobError",
     "UnknownSpaceError",
     "UnsafeModelError",
     "UnsupportedModelError",
@@ -100,6 +116,43 @@ class NotFittedError(FewlatError, ValueError, AttributeError):
 
 class MissingDependencyError(FewlatError, ImportError):
     """An optional dependency is not installed; the message carries the pip hint."""
+
+
+class InvalidMeasurementError(FewlatError, ValueError):
+    """A submitted timing that is not a finite number of milliseconds > 0."""
+
+
+class _MissingKey(FewlatError, KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownDeviceError(_MissingKey):
+    """A device name that is not registered."""
+
+
+class UnknownJobError(_MissingKey):
+    """A job id that the store does not hold."""
+
+
+class NotCalibratedError(FewlatError):
+    """A device that has no calibration yet was asked for a prediction."""
+
+
+class SuiteMismatchError(FewlatError):
+    """Timings of a suite version (or model hash) other than the one the server serves."""
+
+
+class AuthenticationError(FewlatError):
+    """The call carries no bearer token, or a token the server does not know."""
+
+
+class PermissionDeniedError(FewlatError):
+    """A known token tried to change a device registered by another token."""
+
+
+class ServiceUnavailableError(FewlatError):
+    """The client could not reach the fewlat server."""
 
 
 def invalid_parameter(name: str, owner: str, expected: str, got: object) -> InvalidParameterError:

@@ -6,7 +6,9 @@ import typer
 
 import fewlat
 from fewlat._cli import make_app
+from fewlat.clients.cli._calibrate import calibrate
 from fewlat.clients.cli._measure import measure
+from fewlat.clients.cli._predict import predict, score
 
 __all__ = ["app", "main"]
 
@@ -16,6 +18,9 @@ app = make_app(
 
 
 app.command("measure")(measure)
+app.command("calibrate")(calibrate)
+app.command("predict")(predict)
+app.command("score")(score)
 
 
 @app.callback(invoke_without_command=True)

@@ -8,7 +8,12 @@
 """
 
 from fewlat.meta.predictor._cache import GraphCache
-from fewlat.meta.predictor._checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from fewlat.meta.predictor._checkpoint import (
+    DEFAULT_CHECKPOINT,
+    checkpoint_version,
+    load_checkpoint,
+    save_checkpoint,
+)
 from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descriptor_vector
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
@@ -32,6 +37,7 @@ __all__ = [
     "SpaceData",
     "TrainConfig",
     "Trainer",
+    "checkpoint_version",
     "descriptor_size",
     "descriptor_vector",
     "load_checkpoint",

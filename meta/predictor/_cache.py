@@ -36,9 +36,13 @@ def _prefix(space: str, eager: bool) -> str:
 class GraphCache:
     """Colour counts per model, keyed by ``(space, arch, eager)`` or by the bytes' SHA-256.
 
+    Not thread-safe: callers that share one cache across threads hold a lock.
+
     Args:
         levels: the GNN's message-passing depth (colours depend on it).
         max_bytes, max_nodes: limits applied to ONNX bytes from outside.
+        max_entries: :meth:`trim` drops the least recently used graphs above this
+            many (default: no bound). Colours of dropped graphs stay indexed.
     """
 
     def __init__(
@@ -47,10 +51,12 @@ class GraphCache:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_nodes: int = DEFAULT_MAX_NODES,
+        max_entries: int | None = None,
     ) -> None:
         self.levels = levels
         self.max_bytes = max_bytes
         self.max_nodes = max_nodes
+        self.max_entries = max_entries
         self._index = ColourIndex(levels)
         self._entries: dict[str, _Entry] = {}
         self._arrays: ColourArrays | None = None
@@ -71,7 +77,12 @@ class GraphCache:
             self._arrays = self._index.arrays()
         return self._arrays
 
-    def _graphset(self, keys: Sequence[str]) -> GraphSet:
+    def graphs(self, keys: Sequence[str]) -> GraphSet:
+        """The graphs of keys from :meth:`keys_for_archs` / :meth:`keys_for_models`.
+
+        Raises:
+            KeyError: a key that is not cached (never added, or trimmed since).
+        """
         entries = [self._entries[k] for k in keys]
         lengths = [len(e[0]) for e in entries]
         return GraphSet(
@@ -106,6 +117,17 @@ class GraphCache:
         Raises:
             UnknownSpaceError, InvalidArchError: from the space.
         """
+        return self.graphs(self.keys_for_archs(space, archs, eager=eager, on_new=on_new))
+
+    def keys_for_archs(
+        self,
+        space: str,
+        archs: Sequence[str],
+        *,
+        eager: bool = False,
+        on_new: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Cache keys of ``archs`` (arguments and errors as :meth:`for_archs`)."""
         from fewlat.spaces import get_space
 
         spec = get_space(space)
@@ -119,8 +141,8 @@ class GraphCache:
                     self._add(key, spec.to_onnx(arch, eager=eager))
                     if on_new is not None:
                         on_new(1)
-            keys.append(key)
-        return self._graphset(keys)
+            keys.append(self._touch(key))
+        return keys
 
     def for_models(self, models: Iterable[bytes]) -> GraphSet:
         """Graphs of ONNX models given as bytes (untrusted: parsed with the size/node limits).
@@ -128,13 +150,31 @@ class GraphCache:
         Raises:
             InvalidModelError, ModelTooLargeError: from :func:`fewlat.meta.graph.encode`.
         """
+        return self.graphs(self.keys_for_models(models))
+
+    def keys_for_models(self, models: Iterable[bytes]) -> list[str]:
+        """Cache keys (``sha256:HEX``) of ONNX models (errors as :meth:`for_models`)."""
         keys = []
         for model in models:
             key = "sha256:" + hashlib.sha256(model).hexdigest()
             if key not in self._entries:
                 self._add(key, model)
-            keys.append(key)
-        return self._graphset(keys)
+            keys.append(self._touch(key))
+        return keys
+
+    def _touch(self, key: str) -> str:
+        if self.max_entries is not None:  # keep dict order = least recently used first
+            self._entries[key] = self._entries.pop(key)
+        return key
+
+    def trim(self) -> int:
+        """Drop the least recently used graphs above ``max_entries``; return how many."""
+        if self.max_entries is None or len(self._entries) <= self.max_entries:
+            return 0
+        excess = len(self._entries) - self.max_entries
+        for key in list(self._entries)[:excess]:
+            del self._entries[key]
+        return excess
 
     def missing(self, space: str, archs: Iterable[str], *, eager: bool = False) -> int:
         """How many of ``archs`` (canonical spellings) are not cached yet."""
@@ -156,7 +196,7 @@ class GraphCache:
         folder.mkdir(parents=True, exist_ok=True)
         arrays = self.arrays()
         keys = list(self._entries)
-        graphs = self._graphset(keys)
+        graphs = self.graphs(keys)
         payload: dict[str, np.ndarray] = {
             "keys": np.array(keys, dtype=np.str_),
             "indptr": graphs.indptr,

@@ -7,6 +7,7 @@ manifest (devices and table hashes) and the metrics measured at training time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,7 +24,13 @@ from fewlat.meta.predictor._model import LatencyGNN
 from fewlat.meta.predictor._predictor import MetaPredictor
 from fewlat.meta.predictor._train import TrainConfig
 
-__all__ = ["CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "DEFAULT_CHECKPOINT",
+    "checkpoint_version",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 #: bump when the folder layout or config keys change incompatibly
 CHECKPOINT_FORMAT = 1
@@ -49,7 +56,7 @@ def save_checkpoint(meta: MetaPredictor, folder: str | os.PathLike[str]) -> Path
             {f"baseline.{k}": v.contiguous() for k, v in meta.baseline_.state_dict().items()}
         )
     config = {
-        **meta.info_,
+        **{k: v for k, v in meta.info_.items() if k != "version"},
         "format": CHECKPOINT_FORMAT,
         "feature_schema_version": FEATURE_SCHEMA_VERSION,
         "train_config": meta.config.to_dict(),
@@ -59,6 +66,15 @@ def save_checkpoint(meta: MetaPredictor, folder: str | os.PathLike[str]) -> Path
     replace_atomically(folder / _WEIGHTS, save(tensors))
     replace_atomically(folder / _CONFIG, json.dumps(config, indent=1, sort_keys=True))
     return folder
+
+
+def checkpoint_version(folder: str | os.PathLike[str]) -> str:
+    """Content-derived version of a checkpoint folder: 12 hex digits of the SHA-256
+    over its weights and config (also ``MetaPredictor.info_["version"]`` once loaded)."""
+    digest = hashlib.sha256()
+    for name in (_WEIGHTS, _CONFIG):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _state(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -111,4 +127,5 @@ def load_checkpoint(
     meta.info_ = {
         k: v for k, v in config.items() if k not in ("train_config", "intervals", "has_baseline")
     }
+    meta.info_["version"] = checkpoint_version(folder)
     return meta

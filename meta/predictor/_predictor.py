@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
-from fewlat.exceptions import NotFittedError, invalid_parameter
+from fewlat.exceptions import InvalidParameterError, NotFittedError, invalid_parameter
 from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_vector
@@ -56,7 +59,44 @@ class _Calibrated:
     anchor_log_score: float
     shots: int
     half_width: float  # log-space half width of the 80% interval
+    method: str = "fewlat"
     node_values: dict[int, torch.Tensor] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
+        scalars = [self.anchor_ms, self.anchor_log_score, self.shots, self.half_width]
+        return save_tensors(
+            {
+                "film": self.film.contiguous(),
+                "head": self.head.contiguous(),
+                "scalars": torch.tensor(scalars, dtype=torch.float64),
+                "method": torch.tensor([METHODS.index(self.method)]),
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Calibrated:
+        """Inverse of :meth:`to_bytes`.
+
+        Raises:
+            InvalidParameterError: the bytes are not an adapted state.
+        """
+        try:
+            tensors = load_tensors(data)
+            anchor_ms, anchor_log_score, shots, half_width = tensors["scalars"].tolist()
+            return cls(
+                film=tensors["film"],
+                head=tensors["head"],
+                anchor_ms=anchor_ms,
+                anchor_log_score=anchor_log_score,
+                shots=int(shots),
+                half_width=half_width,
+                method=METHODS[int(tensors["method"][0])],
+            )
+        except (SafetensorError, KeyError, IndexError, ValueError) as exc:
+            raise InvalidParameterError(
+                "the stored adapted state is not one fewlat wrote; recalibrate the device"
+            ) from exc
 
 
 class MetaPredictor:
@@ -133,6 +173,39 @@ class MetaPredictor:
             calibrated[space] = self._calibrate(model, space, list(timings), method, eager)
         return DevicePredictor(self, model, calibrated, eager)
 
+    def restore(self, states: Mapping[str, bytes], *, eager: bool = False) -> DevicePredictor:
+        """Rebuild a :class:`DevicePredictor` from :meth:`DevicePredictor.state_bytes`
+        of each suite, without adapting again (same checkpoint required).
+
+        Raises:
+            NotFittedError: not trained or loaded.
+            InvalidParameterError: no states, a suite this checkpoint lacks, bytes
+                that are not a stored state, or states of different methods.
+        """
+        self._check_fitted()
+        calibrated = {}
+        for space, data in states.items():
+            if space not in self.suites_:
+                raise invalid_parameter(
+                    "states",
+                    "MetaPredictor.restore",
+                    f"keyed by suites {sorted(self.suites_)}",
+                    space,
+                )
+            calibrated[space] = _Calibrated.from_bytes(data)
+        methods = {c.method for c in calibrated.values()}
+        if len(methods) != 1:
+            raise invalid_parameter(
+                "states",
+                "MetaPredictor.restore",
+                "states of one adaptation method",
+                sorted(methods),
+            )
+        model = self.baseline_ if methods == {"gnn-finetune"} else self.model_
+        if model is None:
+            raise NotFittedError("This checkpoint has no pooled (gnn-finetune) network.")
+        return DevicePredictor(self, model, calibrated, eager)
+
     @torch.no_grad()
     def _calibrate(
         self, model: LatencyGNN, space: str, timings: list[float], method: str, eager: bool
@@ -189,6 +262,7 @@ class MetaPredictor:
             anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
             shots=k,
             half_width=float(half[min(k, len(half)) - 1]),
+            method=method,
         )
 
 
@@ -218,6 +292,19 @@ class DevicePredictor:
         if space in self._calibrated:
             return space
         return max(self._calibrated, key=lambda s: self._calibrated[s].shots)
+
+    def state_bytes(self, space: str) -> bytes:
+        """The adapted state of one suite as safetensors bytes, for
+        :meth:`MetaPredictor.restore` (no pickle).
+
+        Raises:
+            InvalidParameterError: ``space`` is not one of :attr:`suites`.
+        """
+        if space not in self._calibrated:
+            raise invalid_parameter(
+                "space", "DevicePredictor.state_bytes", f"one of {sorted(self._calibrated)}", space
+            )
+        return self._calibrated[space].to_bytes()
 
     @torch.no_grad()
     def predict(self, graphs: GraphSet, *, suite: str | None = None) -> Prediction:

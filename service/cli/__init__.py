@@ -1,8 +1,11 @@
 """The ``fewlat`` admin command line (a thin layer over the library)."""
 
+import typer
+
 from fewlat._cli import make_app
 from fewlat.service.cli._eval import eval_command, predict_table_command
 from fewlat.service.cli._models import export, inspect
+from fewlat.service.cli._serve import serve_command, token_add_command
 from fewlat.service.cli._train import meta_train_command, suite_command
 
 __all__ = ["app", "main"]
@@ -14,6 +17,10 @@ app.command("meta-train")(meta_train_command)
 app.command("suite")(suite_command)
 app.command("eval")(eval_command)
 app.command("predict-table")(predict_table_command)
+app.command("serve")(serve_command)
+token_app = typer.Typer(help="Bearer tokens of a server.", no_args_is_help=True)
+token_app.command("add")(token_add_command)
+app.add_typer(token_app, name="token")
 
 
 def main() -> None:

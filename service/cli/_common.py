@@ -10,15 +10,11 @@ from pathlib import Path
 import typer
 from platformdirs import user_cache_dir
 from rich.progress import (
-    BarColumn,
     Progress,
     TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
 )
 
-from fewlat._cli import fail
+from fewlat._cli import fail, progress_bar
 from fewlat.meta.predictor import GraphCache, MetaPredictor
 from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 
@@ -77,17 +73,6 @@ def pooled_table(roots: Sequence[str | os.PathLike[str]], space: str) -> Latency
 def default_cache_dir() -> Path:
     """Where built graphs are kept between runs (``FEWLAT_CACHE_DIR`` overrides)."""
     return Path(os.environ.get("FEWLAT_CACHE_DIR") or user_cache_dir("fewlat"))
-
-
-def progress_bar() -> Progress:
-    """The rich progress bar every long command uses."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeRemainingColumn(),
-    )
 
 
 def training_progress(bar: Progress) -> Callable[[str, int, int, float], None]:

@@ -1,3 +1,9 @@
-"""Generated protobuf and gRPC code of the ``fewlat.v1`` API (added with the service)."""
+"""Generated protobuf and gRPC code of the ``fewlat.v1`` API.
 
-__all__: list[str] = []
+The source of truth is ``proto/fewlat/v1/fewlat.proto``; ``python proto/generate.py``
+rewrites ``fewlat_pb2.py``, ``fewlat_pb2.pyi`` and ``fewlat_pb2_grpc.py``.
+"""
+
+from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
+
+__all__ = ["fewlat_pb2", "fewlat_pb2_grpc"]

@@ -1,0 +1,28 @@
+"""The logic behind the RPCs; the gRPC servicer only converts messages and calls these.
+
+* :class:`DataPlane`: devices, suites, calibration, prediction, measurements;
+* :class:`PredictorHost`: the serving checkpoint and the adapted device predictors,
+  with concurrent predictions combined onto one forward pass;
+* :class:`JobRunner`: meta-training on the pooled data as a background job.
+"""
+
+from fewlat.service.handlers._catalog import SuiteCatalog
+from fewlat.service.handlers._dataplane import EXECUTION_LABEL, DataPlane
+from fewlat.service.handlers._jobs import JobRunner, add_store_measurements, held_out_score
+from fewlat.service.handlers._predictors import Predicted, PredictorHost, PredictQuery
+from fewlat.service.handlers._views import CalibrationReport, DeviceView, PredictionView
+
+__all__ = [
+    "EXECUTION_LABEL",
+    "CalibrationReport",
+    "DataPlane",
+    "DeviceView",
+    "JobRunner",
+    "PredictQuery",
+    "Predicted",
+    "PredictionView",
+    "PredictorHost",
+    "SuiteCatalog",
+    "add_store_measurements",
+    "held_out_score",
+]

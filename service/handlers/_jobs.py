@@ -1,0 +1,202 @@
+"""``JobRunner``: meta-training on the pooled data as a background job.
+
+The pool is the settings' table roots plus every arch measurement in the store
+(each store device becomes a column of its space's table). The candidate is
+trained with the serving checkpoint's recipe (``steps``/``seed`` may be
+overridden) and its held-out score is compared with the serving one's: the
+mean Spearman ρ over spaces and K of devices held out of training
+(``metrics`` in the checkpoint config). It is promoted, i.e. served from then
+on, only if that score is not worse. Progress goes to the job row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from fewlat.exceptions import InvalidParameterError, invalid_parameter
+from fewlat.meta.predictor import (
+    MetaPredictor,
+    checkpoint_version,
+    load_checkpoint,
+    meta_train,
+    save_checkpoint,
+)
+from fewlat.meta.tables import LatencyTable, read_pool, space_folder
+from fewlat.service._settings import Settings
+from fewlat.service.handlers._predictors import PredictorHost
+from fewlat.service.store import JobRecord, Store
+
+__all__ = ["JobRunner", "add_store_measurements", "held_out_score"]
+
+log = logging.getLogger(__name__)
+
+
+def held_out_score(meta: MetaPredictor) -> float | None:
+    """Mean held-out ρ over spaces and K from a checkpoint's metrics (None if it has none)."""
+    values = [
+        k["spearman"]
+        for space in meta.info_.get("metrics", {}).values()
+        for k in space.values()
+        if np.isfinite(k.get("spearman", np.nan))
+    ]
+    return float(np.mean(values)) if values else None
+
+
+def add_store_measurements(
+    store: Store, tables: Mapping[str, LatencyTable | None], spaces: list[str]
+) -> dict[str, LatencyTable]:
+    """``tables`` (None: no table yet) with every arch measurement of the store added as
+    its device's column (median of repeats; a store device replaces a table device of
+    the same name). Store devices ran fewlat's ONNX models, which their info says."""
+    cells: dict[str, dict[str, dict[str, list[float]]]] = {s: {} for s in spaces}
+    runtimes: dict[str, str] = {}
+    for m in store.measurements():
+        if m.space in cells and m.arch:
+            cells[m.space].setdefault(m.device, {}).setdefault(m.arch, []).append(m.latency_ms)
+            runtimes.setdefault(m.device, str(m.runner.get("runtime", "onnx")))
+    pooled = {}
+    for space in spaces:
+        table = tables.get(space)
+        for device, values in cells[space].items():
+            medians = {arch: float(np.median(ms)) for arch, ms in values.items()}
+            info = {"runtime": runtimes[device], "source": "fewlat store"}
+            if table is None:
+                table = LatencyTable(space, np.zeros(0, np.int64), (), (), np.zeros((0, 0)))
+            table = table.with_measurements(device, medians, info, overwrite=True)
+        if table is not None and table.devices:
+            pooled[space] = table
+    return pooled
+
+
+class JobRunner:
+    """Runs one meta-training job at a time on a background thread.
+
+    Args:
+        store: job rows and pooled measurements.
+        host: the serving checkpoint (swapped on promotion).
+        settings: ``train_data`` roots and ``checkpoint_dir``.
+    """
+
+    def __init__(self, store: Store, host: PredictorHost, settings: Settings) -> None:
+        self._store = store
+        self._host = host
+        self._settings = settings
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        for job in store.unfinished_jobs():  # a restart interrupted them
+            store.update_job(
+                job.id, state="failed", message="the server stopped during the job; start it again"
+            )
+
+    def start(self, *, steps: int = 0, seed: int = 0, cv_folds: int = 0) -> JobRecord:
+        """Queue a meta-training job and start it.
+
+        Raises:
+            InvalidParameterError: a negative ``steps``, or a job already running.
+        """
+        if steps < 0:
+            raise invalid_parameter("steps", "StartMetaTrain", "an int >= 0", steps)
+        if self._thread is not None and self._thread.is_alive():
+            raise InvalidParameterError(
+                "a meta-training job is already running; poll it with GetJob and start "
+                "another when it has finished."
+            )
+        job = self._store.create_job("meta-train", {"steps": steps, "seed": seed})
+        self._thread = threading.Thread(
+            target=self._run, args=(job.id, steps, seed), name="fewlat-job", daemon=True
+        )
+        self._thread.start()
+        return job
+
+    def get(self, job_id: str) -> JobRecord:
+        """Raises: UnknownJobError."""
+        return self._store.get_job(job_id)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Ask a running job to stop at its next step and wait a little for it."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _pool(self, spaces: list[str]) -> dict[str, LatencyTable]:
+        roots = [r for r in self._settings.train_data if Path(r).is_dir()]
+        tables = {}
+        for space in spaces:
+            present = [r for r in roots if space_folder(r, space) is not None]
+            tables[space] = read_pool(present, space) if present else None
+        return add_store_measurements(self._store, tables, spaces)
+
+    def _run(self, job_id: str, steps: int, seed: int) -> None:
+        store = self._store
+        store.update_job(job_id, state="running", phase="pooling data")
+        try:
+            serving = self._host.meta
+            suites = [s for s in serving.info_["suites"]]
+            tables = self._pool([s["space"] for s in suites])
+            suites = [s for s in suites if s["space"] in tables]
+            if not suites:
+                raise InvalidParameterError(
+                    "no pooled data: start the server with --train-data ROOT[,ROOT] or "
+                    "submit measurements of suite spaces first."
+                )
+            config = dataclasses.replace(
+                serving.config, steps=steps or serving.config.steps, seed=seed
+            )
+
+            def progress(phase: str, step: int, total: int, loss: float) -> None:
+                if self._closing.is_set():
+                    raise InterruptedError("server shutting down")
+                if step % 10 == 0 or step == total:
+                    store.update_job(job_id, phase=phase, progress=min(step / total, 1.0) * 0.95)
+
+            candidate = meta_train(tables, suites, config, on_progress=progress)
+            candidate.info_.update(
+                {"data_roots": list(self._settings.train_data), "store": self._store.url}
+            )
+            folder = self._checkpoint_dir() / f"ckpt-{job_id[:12]}"
+            save_checkpoint(candidate, folder)
+            version = checkpoint_version(folder)
+            new, old = held_out_score(candidate), held_out_score(serving)
+            promoted = new is not None and (old is None or new >= old)
+            self._store.add_checkpoint(
+                version, str(folder), {"held_out_spearman": new, "serving_spearman": old}
+            )
+            if promoted:
+                self._store.activate_checkpoint(version)
+                self._host.swap(load_checkpoint(folder, cache=serving.cache))
+            store.update_job(
+                job_id,
+                state="succeeded",
+                progress=1.0,
+                phase="done",
+                promoted=promoted,
+                checkpoint_version=version,
+                message=_verdict(new, old, promoted),
+                finished_at_s=time.time(),
+            )
+        except Exception as exc:  # the job row must say what happened
+            log.exception("meta-training job %s failed", job_id)
+            store.update_job(job_id, state="failed", message=str(exc), finished_at_s=time.time())
+
+    def _checkpoint_dir(self) -> Path:
+        if self._settings.checkpoint_dir is not None:
+            return self._settings.checkpoint_dir
+        db = self._settings.db
+        if db.startswith("sqlite:///"):
+            return Path(db.removeprefix("sqlite:///")).parent / "checkpoints"
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("fewlat")) / "checkpoints"
+
+
+def _verdict(new: float | None, old: float | None, promoted: bool) -> str:
+    shown = {k: "n/a" if v is None else f"{v:.3f}" for k, v in (("new", new), ("old", old))}
+    what = "promoted" if promoted else "kept the serving checkpoint"
+    return f"held-out ρ {shown['new']} vs serving {shown['old']}: {what}"
