@@ -73,7 +73,7 @@ class Server:
             ],
         )
         fewlat_pb2_grpc.add_FewlatServicer_to_server(
-            FewlatServicer(self.plane, tokens, self.jobs), server
+            FewlatServicer(self.plane, self.jobs, tokens), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

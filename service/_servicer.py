@@ -18,7 +18,7 @@ from fewlat._status import ERROR_METADATA, status_for_error
 from fewlat.exceptions import FewlatError
 from fewlat.service import _convert as convert
 from fewlat.service._auth import TokenBook
-from fewlat.service.handlers import DataPlane
+from fewlat.service.handlers import DataPlane, JobRunner
 from fewlat.v1 import fewlat_pb2 as pb
 from fewlat.v1 import fewlat_pb2_grpc as pb_grpc
 
@@ -89,10 +89,10 @@ class FewlatServicer(pb_grpc.FewlatServicer):
     Args:
         plane: the handlers.
         tokens: the token book, or None when authentication is off.
-        jobs: the meta-training job runner, or None (StartMetaTrain then UNIMPLEMENTED).
+        jobs: the meta-training job runner.
     """
 
-    def __init__(self, plane: DataPlane, tokens: TokenBook | None = None, jobs=None) -> None:
+    def __init__(self, plane: DataPlane, jobs: JobRunner, tokens: TokenBook | None = None) -> None:
         self.plane = plane
         self.tokens = tokens
         self.jobs = jobs
@@ -184,13 +184,9 @@ class FewlatServicer(pb_grpc.FewlatServicer):
 
     @_rpc
     def StartMetaTrain(self, request, context, principal):
-        if self.jobs is None:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "meta-training jobs are off here")
         job = self.jobs.start(steps=request.steps, seed=request.seed, cv_folds=request.cv_folds)
         return convert.job_message(job)
 
     @_rpc
     def GetJob(self, request, context, principal):
-        if self.jobs is None:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "meta-training jobs are off here")
         return convert.job_message(self.jobs.get(request.id))

@@ -21,6 +21,17 @@ from rich.table import Table
 from fewlat._cli import fail, friendly_errors, progress_bar
 from fewlat.clients._client import DEFAULT_SERVER, TOKEN_ENV, Client
 from fewlat.clients._results import CalibrationReport
+from fewlat.clients.cli._options import (
+    MinSecondsOption,
+    OptimizationOption,
+    PassesOption,
+    PinCpusOption,
+    PrecisionOption,
+    ProviderOption,
+    TableDeviceOption,
+    TableOption,
+    ThreadsOption,
+)
 from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, make_runner
 from fewlat.spaces import SPACE_NAMES
 
@@ -100,25 +111,15 @@ def calibrate(
         int, typer.Option(help="Suite models to time, anchor first: 1 … the suite's size.")
     ] = 10,
     runner: Annotated[str, typer.Option(help=f"Runtime: {', '.join(RUNNER_KINDS)}.")] = "ort",
-    threads: Annotated[int, typer.Option(min=1, help="Runtime threads.")] = 1,
-    optimization: Annotated[
-        str, typer.Option(help="ort graph optimisation: all, extended, basic, disabled.")
-    ] = "all",
-    provider: Annotated[str, typer.Option(help="ort execution provider: cpu, cuda.")] = "cpu",
-    precision: Annotated[str, typer.Option(help="mnn precision: normal, low, high.")] = "normal",
-    table: Annotated[Path | None, typer.Option(help="Table root for --runner table.")] = None,
-    table_device: Annotated[
-        str | None, typer.Option(help="Device column replayed by --runner table.")
-    ] = None,
-    passes: Annotated[
-        int, typer.Option(min=1, help="Interleaved timing passes, each in a fresh session.")
-    ] = TimingMethod.passes,
-    min_seconds: Annotated[
-        float, typer.Option(min=0.0, help="Least timed seconds per model.")
-    ] = TimingMethod.min_seconds,
-    pin_cpus: Annotated[
-        str | None, typer.Option(help="Pin to these CPUs while timing, e.g. 0 or 0,1.")
-    ] = None,
+    threads: ThreadsOption = 1,
+    optimization: OptimizationOption = "all",
+    provider: ProviderOption = "cpu",
+    precision: PrecisionOption = "normal",
+    table: TableOption = None,
+    table_device: TableDeviceOption = None,
+    passes: PassesOption = TimingMethod.passes,
+    min_seconds: MinSecondsOption = TimingMethod.min_seconds,
+    pin_cpus: PinCpusOption = None,
     description: Annotated[
         str | None,
         typer.Option(help="Device description when it is new (default: the runner's settings)."),

@@ -19,6 +19,17 @@ from rich.progress import (
 
 from fewlat._cli import fail, friendly_errors
 from fewlat.clients import check_writable, measure_table, plan_archs, read_arch_file
+from fewlat.clients.cli._options import (
+    MinSecondsOption,
+    OptimizationOption,
+    PassesOption,
+    PinCpusOption,
+    PrecisionOption,
+    ProviderOption,
+    TableDeviceOption,
+    TableOption,
+    ThreadsOption,
+)
 from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, default_device_name, make_runner
 from fewlat.spaces import SPACE_NAMES, get_space
 
@@ -43,25 +54,15 @@ def measure(
     device_name: Annotated[
         str | None, typer.Option(help="Column name (default: HOST-RUNNER-THREADS…).")
     ] = None,
-    threads: Annotated[int, typer.Option(min=1, help="Runtime threads.")] = 1,
-    optimization: Annotated[
-        str, typer.Option(help="ort graph optimisation: all, extended, basic, disabled.")
-    ] = "all",
-    provider: Annotated[str, typer.Option(help="ort execution provider: cpu, cuda.")] = "cpu",
-    precision: Annotated[str, typer.Option(help="mnn precision: normal, low, high.")] = "normal",
-    table: Annotated[Path | None, typer.Option(help="Table root for --runner table.")] = None,
-    table_device: Annotated[
-        str | None, typer.Option(help="Device column replayed by --runner table.")
-    ] = None,
-    passes: Annotated[
-        int, typer.Option(min=1, help="Interleaved timing passes, each in a fresh session.")
-    ] = TimingMethod.passes,
-    min_seconds: Annotated[
-        float, typer.Option(min=0.0, help="Least timed seconds per model.")
-    ] = TimingMethod.min_seconds,
-    pin_cpus: Annotated[
-        str | None, typer.Option(help="Pin to these CPUs while timing, e.g. 0 or 0,1.")
-    ] = None,
+    threads: ThreadsOption = 1,
+    optimization: OptimizationOption = "all",
+    provider: ProviderOption = "cpu",
+    precision: PrecisionOption = "normal",
+    table: TableOption = None,
+    table_device: TableDeviceOption = None,
+    passes: PassesOption = TimingMethod.passes,
+    min_seconds: MinSecondsOption = TimingMethod.min_seconds,
+    pin_cpus: PinCpusOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the arch sample and the inputs.")] = 0,
 ) -> None:
     """Measure archs of a space on this board and write or extend a latency table.

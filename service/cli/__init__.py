@@ -3,6 +3,7 @@
 import typer
 
 from fewlat._cli import make_app
+from fewlat.service.cli._demo import demo_command
 from fewlat.service.cli._eval import eval_command, predict_table_command
 from fewlat.service.cli._models import export, inspect
 from fewlat.service.cli._serve import serve_command, token_add_command
@@ -18,6 +19,7 @@ app.command("suite")(suite_command)
 app.command("eval")(eval_command)
 app.command("predict-table")(predict_table_command)
 app.command("serve")(serve_command)
+app.command("demo")(demo_command)
 token_app = typer.Typer(help="Bearer tokens of a server.", no_args_is_help=True)
 token_app.command("add")(token_add_command)
 app.add_typer(token_app, name="token")

@@ -99,10 +99,18 @@ class JobRunner:
         """Queue a meta-training job and start it.
 
         Raises:
-            InvalidParameterError: a negative ``steps``, or a job already running.
+            InvalidParameterError: a negative ``steps``, ``cv_folds`` other than 0 (promotion
+                by cross-validation is not implemented), or a job already running.
         """
         if steps < 0:
             raise invalid_parameter("steps", "StartMetaTrain", "an int >= 0", steps)
+        if cv_folds != 0:
+            raise invalid_parameter(
+                "cv_folds",
+                "StartMetaTrain",
+                "0 (promotion compares held-out ρ; cross-validated promotion is not built yet)",
+                cv_folds,
+            )
         if self._thread is not None and self._thread.is_alive():
             raise InvalidParameterError(
                 "a meta-training job is already running; poll it with GetJob and start "
