@@ -64,8 +64,11 @@ class GraphCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _add(self, key: str, model: bytes) -> None:
-        graph = encode(model, max_bytes=self.max_bytes, max_nodes=self.max_nodes)
+    def _add(self, key: str, model: bytes, *, untrusted: bool = True) -> None:
+        # the limits guard against bytes from outside; models built from a space's
+        # arch strings are fewlat's own and may be larger (weights off or on)
+        limits = {"max_bytes": self.max_bytes, "max_nodes": self.max_nodes} if untrusted else {}
+        graph = encode(model, **limits)
         data = featurize(graph)
         colours, counts = self._index.add(data)
         self._entries[key] = (colours, counts, float(graph.macs), data.graph_attr[0].numpy())
@@ -138,7 +141,7 @@ class GraphCache:
             if key not in self._entries:
                 key = prefix + spec.canonical(arch)
                 if key not in self._entries:
-                    self._add(key, spec.to_onnx(arch, eager=eager))
+                    self._add(key, spec.to_onnx(arch, eager=eager), untrusted=False)
                     if on_new is not None:
                         on_new(1)
             keys.append(self._touch(key))

@@ -81,6 +81,7 @@ class DataPlane:
 
     def _view(self, record: DeviceRecord) -> DeviceView:
         calibrations = self.store.calibrations(record.name)
+        latest = max(calibrations, key=lambda c: c.calibrated_at_s, default=None)
         return DeviceView(
             name=record.name,
             description=record.description,
@@ -90,7 +91,7 @@ class DataPlane:
             loo_error=max((c.loo_error for c in calibrations), default=0.0),
             calibrated_at_s=max((c.calibrated_at_s for c in calibrations), default=0.0),
             registered_at_s=record.registered_at_s,
-            checkpoint_version=self.host.version if calibrations else "",
+            checkpoint_version=latest.checkpoint_version if latest else "",
             measurement_count=self.store.count_measurements(record.name),
         )
 
