@@ -61,7 +61,9 @@ class Server:
         meta = load_checkpoint(s.checkpoint)
         meta.cache.max_bytes, meta.cache.max_nodes = s.max_model_bytes, s.max_model_nodes
         meta.cache.max_entries = s.max_cached_models
-        self.host = PredictorHost(meta, self.store, s.cache_dir)
+        if s.cache_dir is not None:
+            meta.cache.load(s.cache_dir)
+        self.host = PredictorHost(meta, self.store)
         self.plane = DataPlane(self.store, self.host, max_batch_models=s.max_batch_models)
         self.jobs = JobRunner(self.store, self.host, s)
         self._health = health.HealthServicer()

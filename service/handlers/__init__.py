@@ -7,9 +7,15 @@
 """
 
 from fewlat.service.handlers._catalog import SuiteCatalog
-from fewlat.service.handlers._dataplane import EXECUTION_LABEL, DataPlane
+from fewlat.service.handlers._dataplane import DataPlane
 from fewlat.service.handlers._jobs import JobRunner, add_store_measurements, held_out_score
-from fewlat.service.handlers._predictors import Predicted, PredictorHost, PredictQuery
+from fewlat.service.handlers._predictors import (
+    EXECUTION_LABEL,
+    Predicted,
+    PredictorHost,
+    PredictQuery,
+    runs_eagerly,
+)
 from fewlat.service.handlers._views import CalibrationReport, DeviceView, PredictionView
 
 __all__ = [
@@ -25,4 +31,5 @@ __all__ = [
     "SuiteCatalog",
     "add_store_measurements",
     "held_out_score",
+    "runs_eagerly",
 ]

@@ -49,6 +49,11 @@ class SuiteCatalog:
             )
         return self._by_space[name]
 
+    def version_of(self, space: str) -> str | None:
+        """The served suite version of ``space`` (a registered name), None when none."""
+        suite = self._by_space.get(space)
+        return suite.version if suite is not None else None
+
     def for_version(self, version: str) -> CalibrationSuite:
         """The suite with ``version``.
 

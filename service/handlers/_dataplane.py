@@ -21,14 +21,16 @@ from fewlat.exceptions import (
     invalid_parameter,
 )
 from fewlat.hwdesc import CalibrationSuite, Descriptor
-from fewlat.service.handlers._predictors import PredictorHost, PredictQuery
+from fewlat.service.handlers._predictors import (
+    EXECUTION_LABEL,
+    PredictorHost,
+    PredictQuery,
+    runs_eagerly,
+)
 from fewlat.service.handlers._views import CalibrationReport, DeviceView, PredictionView
 from fewlat.service.store import CalibrationRecord, DeviceRecord, MeasurementRecord, Store
 
 __all__ = ["DataPlane"]
-
-#: device label that says the board runs the spaces' eager models, as HELP's devices did
-EXECUTION_LABEL = "execution"
 
 
 class DataPlane:
@@ -148,10 +150,9 @@ class DataPlane:
                 latency that is not finite and > 0.
         """
         record = self._owned(device, principal)
-        if request_id:
-            previous = self.store.submission_response(request_id)
-            if previous is not None:
-                return CalibrationReport(**{**previous, "stored": 0})
+        previous = self._first_answer(request_id)
+        if previous is not None:
+            return previous
         suite = self.host.catalog.for_version(suite_version)
         timings = self._suite_timings(suite, measurements)
         rows = [
@@ -167,11 +168,11 @@ class DataPlane:
         stored = self.store.add_measurements(
             device, rows, request_id=request_id or None, kind="calibration"
         )
-        if request_id and stored == 0:  # a concurrent twin stored it first
-            previous = self.store.submission_response(request_id)
+        if stored == 0:  # a concurrent twin with the same request id stored it first
+            previous = self._first_answer(request_id)
             if previous is not None:
-                return CalibrationReport(**{**previous, "stored": 0})
-        eager = record.labels.get(EXECUTION_LABEL) == "eager"
+                return previous
+        eager = runs_eagerly(record.labels)
         adapted = self.host.adapt(suite.space, timings, eager=eager)
         errors = self._leave_one_out(suite, timings, eager)
         report = CalibrationReport(
@@ -202,6 +203,11 @@ class DataPlane:
         if request_id:
             self.store.set_submission_response(request_id, {**report.to_dict(), "stored": 0})
         return report
+
+    def _first_answer(self, request_id: str | None) -> CalibrationReport | None:
+        """The report already given to ``request_id`` (``stored`` 0), or None."""
+        previous = self.store.submission_response(request_id) if request_id else None
+        return CalibrationReport(**{**previous, "stored": 0}) if previous else None
 
     def _suite_timings(
         self, suite: CalibrationSuite, measurements: Sequence[MeasurementRecord]
@@ -277,11 +283,7 @@ class DataPlane:
             )
         if archs and not space:
             raise invalid_parameter("space", "Predict", "set when archs are given", space)
-        record = self.store.get_device(device)
-        eager = record.labels.get(EXECUTION_LABEL) == "eager"
-        answer = self.host.predict(
-            PredictQuery(device, tuple(models), space, tuple(archs)), eager=eager
-        )
+        answer = self.host.predict(PredictQuery(device, tuple(models), space, tuple(archs)))
         versions = {s: self.host.catalog.for_space(s).version for s in set(answer.suites)}
         return [
             PredictionView(float(ms), float(lo), float(hi), s, versions[s], self.host.version)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.engine import make_url
 
 from fewlat.exceptions import InvalidParameterError, invalid_parameter
 from fewlat.meta.predictor import (
@@ -196,9 +197,9 @@ class JobRunner:
     def _checkpoint_dir(self) -> Path:
         if self._settings.checkpoint_dir is not None:
             return self._settings.checkpoint_dir
-        db = self._settings.db
-        if db.startswith("sqlite:///"):
-            return Path(db.removeprefix("sqlite:///")).parent / "checkpoints"
+        url = make_url(self._settings.db)
+        if url.get_backend_name() == "sqlite" and url.database:
+            return Path(url.database).parent / "checkpoints"
         from platformdirs import user_data_dir
 
         return Path(user_data_dir("fewlat")) / "checkpoints"

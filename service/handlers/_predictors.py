@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +29,9 @@ from fewlat.service.store import CalibrationRecord, Store
 __all__ = ["PredictQuery", "Predicted", "PredictorHost"]
 
 log = logging.getLogger(__name__)
+
+#: device label that says the board runs the spaces' eager models, as HELP's devices did
+EXECUTION_LABEL = "execution"
 
 
 @dataclass(frozen=True)
@@ -52,21 +54,25 @@ class Predicted:
     suites: list[str]
 
 
+def runs_eagerly(labels: Mapping[str, str]) -> bool:
+    """Whether a device's labels say it runs the spaces' eager models (as HELP's devices
+    did) rather than fewlat's ONNX: ``execution: eager``."""
+    return labels.get(EXECUTION_LABEL) == "eager"
+
+
 class PredictorHost:
     """Holds the meta-model and every device's adapted predictor.
 
     Args:
         meta: the fitted checkpoint to serve.
-        store: where adapted states and calibrations live.
-        cache_dir: graph cache of arch strings loaded at start (None: none).
+        store: where devices, adapted states and calibrations live.
     """
 
-    def __init__(self, meta: MetaPredictor, store: Store, cache_dir: Path | None = None) -> None:
+    def __init__(self, meta: MetaPredictor, store: Store) -> None:
         self.lock = threading.RLock()
         self._store = store
         self._devices: dict[str, DevicePredictor] = {}
         self._combiner: Combiner[PredictQuery, Predicted] = Combiner(self._serve, self.lock)
-        self._cache_dir = cache_dir
         self.swap(meta)
 
     # --- the checkpoint -----------------------------------------------------------
@@ -74,8 +80,6 @@ class PredictorHost:
     def swap(self, meta: MetaPredictor) -> None:
         """Serve ``meta`` from now on; devices re-adapt lazily from stored timings."""
         with self.lock:
-            if self._cache_dir is not None:
-                meta.cache.load(self._cache_dir)
             self.meta = meta
             self.version: str = meta.info_.get("version", "unversioned")
             self.catalog = SuiteCatalog(meta)
@@ -88,40 +92,54 @@ class PredictorHost:
         with self.lock:
             return self.meta.adapt({space: list(timings_ms)}, eager=eager)
 
-    def install(self, device: str, eager: bool) -> DevicePredictor:
-        """(Re)load ``device``'s predictor from its stored calibrations of this checkpoint,
-        re-adapting (and storing) those made with another checkpoint.
+    def _install(self, device: str) -> DevicePredictor:
+        """Load ``device``'s predictor from its stored calibrations of this checkpoint,
+        re-adapting (and storing) those made with another checkpoint on the same suite.
 
         Raises:
-            NotCalibratedError: the device has no calibration.
+            UnknownDeviceError: the device is not registered.
+            NotCalibratedError: it has no calibration on a suite this checkpoint serves.
         """
-        with self.lock:
-            states = {}
-            for record in self._store.calibrations(device):
-                if record.checkpoint_version != self.version:
-                    record = self._readapt(record, eager)
-                states[record.space] = record.state
-            if not states:
-                raise NotCalibratedError(
-                    f"device {device!r} is not calibrated yet; run "
-                    f"`fewlat-client calibrate --device {device}` first."
+        eager = runs_eagerly(self._store.get_device(device).labels)
+        states, skipped = {}, []
+        for record in self._store.calibrations(device):
+            if record.checkpoint_version != self.version:
+                served = self.catalog.version_of(record.space)
+                if served != record.suite_version:
+                    log.warning(
+                        "device %s: its %s timings are of suite %s, the checkpoint serves %s",
+                        device,
+                        record.space,
+                        record.suite_version,
+                        served,
+                    )
+                    skipped.append(record.suite_version)
+                    continue
+                record = self._readapt(record, eager)
+            states[record.space] = record.state
+        if not states:
+            why = (
+                "is not calibrated yet"
+                if not skipped
+                else (
+                    f"was calibrated on suites this server no longer serves ({', '.join(skipped)})"
                 )
-            predictor = self.meta.restore(states, eager=eager)
-            self._devices[device] = predictor
-            return predictor
+            )
+            raise NotCalibratedError(
+                f"device {device!r} {why}; run `fewlat-client calibrate --device {device}` first."
+            )
+        predictor = self.meta.restore(states, eager=eager)
+        self._devices[device] = predictor
+        return predictor
 
     def _readapt(self, record: CalibrationRecord, eager: bool) -> CalibrationRecord:
         timings = [np.nan if t is None else t for t in record.timings_ms]
-        suite = self.catalog.for_space(record.space)
-        if len(timings) > len(suite):
-            timings = timings[: len(suite)]
         log.info(
             "re-adapting %s on %s for checkpoint %s", record.device, record.space, self.version
         )
         adapted = self.meta.adapt({record.space: timings}, eager=eager)
         record = dataclasses.replace(
             record,
-            suite_version=suite.version,
             checkpoint_version=self.version,
             state=adapted.state_bytes(record.space),
             calibrated_at_s=time.time(),
@@ -134,14 +152,18 @@ class PredictorHost:
         with self.lock:
             self._devices.pop(device, None)
 
-    def device(self, device: str, eager: bool) -> DevicePredictor:
-        """The adapted predictor of ``device`` (loaded from the store when needed)."""
+    def device(self, device: str) -> DevicePredictor:
+        """The adapted predictor of ``device`` (loaded from the store when needed).
+
+        Raises:
+            UnknownDeviceError, NotCalibratedError: as :meth:`_install`.
+        """
         with self.lock:
-            return self._devices.get(device) or self.install(device, eager)
+            return self._devices.get(device) or self._install(device)
 
     # --- predicting ---------------------------------------------------------------
 
-    def predict(self, query: PredictQuery, *, eager: bool = False) -> Predicted:
+    def predict(self, query: PredictQuery) -> Predicted:
         """Score a query, combined with the queries of concurrent callers.
 
         Raises:
@@ -149,15 +171,15 @@ class PredictorHost:
             InvalidModelError, ModelTooLargeError, InvalidArchError, UnknownSpaceError: a
                 model of this query (other queries of the same batch are not affected).
         """
-        return self._combiner.submit((query, eager))  # type: ignore[arg-type]
+        return self._combiner.submit(query)
 
     def _serve(self, batch: Sequence[Pending]) -> None:
         cache = self.meta.cache
         groups: Mapping[tuple[str, str], list] = defaultdict(list)
         for item in batch:
-            query, eager = item.request
+            query = item.request
             try:
-                predictor = self.device(query.device, eager)
+                predictor = self.device(query.device)
                 parts = []
                 if query.models:
                     keys = cache.keys_for_models(query.models)
