@@ -99,15 +99,17 @@ class ModelTooLargeError(FewlatError):
     """The model is over the byte-size or node-count limit."""
 
 
+class _MissingKey(FewlatError, KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class TableError(FewlatError, ValueError):
     """A latency table that is malformed, inconsistent or cannot be written."""
 
 
-class TableEntryMissingError(TableError, KeyError):
+class TableEntryMissingError(TableError, _MissingKey):
     """The table holds no value for the requested (arch, device)."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 class NotFittedError(FewlatError, ValueError, AttributeError):
@@ -120,11 +122,6 @@ class MissingDependencyError(FewlatError, ImportError):
 
 class InvalidMeasurementError(FewlatError, ValueError):
     """A submitted timing that is not a finite number of milliseconds > 0."""
-
-
-class _MissingKey(FewlatError, KeyError):
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 class UnknownDeviceError(_MissingKey):

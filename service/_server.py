@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -58,7 +59,7 @@ class Server:
         s = self.settings
         tokens = TokenBook.read(s.auth_token_file) if s.auth_token_file else None
         self.store = Store(s.db)
-        meta = load_checkpoint(s.checkpoint)
+        meta = load_checkpoint(self._checkpoint_folder())
         meta.cache.max_bytes, meta.cache.max_nodes = s.max_model_bytes, s.max_model_nodes
         meta.cache.max_entries = s.max_cached_models
         if s.cache_dir is not None:
@@ -111,6 +112,16 @@ class Server:
             },
         )
         return self
+
+    def _checkpoint_folder(self) -> Path | None:
+        """``--checkpoint``; else the checkpoint a meta-training job promoted (so a
+        promotion survives restarts); else None, the shipped one."""
+        if self.settings.checkpoint is not None:
+            return self.settings.checkpoint
+        active = self.store.active_checkpoint()
+        if active is not None and Path(active.path).is_dir():
+            return Path(active.path)
+        return None
 
     def stop(self, grace_s: float | None = None) -> None:
         """Stop taking calls, let in-flight calls finish (up to ``grace_s``, default

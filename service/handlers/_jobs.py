@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 from fewlat.service._settings import Settings
-from fewlat.service.handlers._predictors import PredictorHost
+from fewlat.service.handlers._predictors import PredictorHost, runs_eagerly
 from fewlat.service.store import JobRecord, Store
 
 __all__ = ["JobRunner", "add_store_measurements", "held_out_score"]
@@ -55,19 +54,23 @@ def add_store_measurements(
 ) -> dict[str, LatencyTable]:
     """``tables`` (None: no table yet) with every arch measurement of the store added as
     its device's column (median of repeats; a store device replaces a table device of
-    the same name). Store devices ran fewlat's ONNX models, which their info says."""
+    the same name). A store device ran fewlat's ONNX models unless its labels say it runs
+    the eager ones; its info says which (see :func:`fewlat.meta.predictor.runs_eagerly`)."""
     cells: dict[str, dict[str, dict[str, list[float]]]] = {s: {} for s in spaces}
     runtimes: dict[str, str] = {}
     for m in store.measurements():
         if m.space in cells and m.arch:
             cells[m.space].setdefault(m.device, {}).setdefault(m.arch, []).append(m.latency_ms)
             runtimes.setdefault(m.device, str(m.runner.get("runtime", "onnx")))
+    eager = {d.name for d in store.list_devices() if runs_eagerly(d.labels)}
     pooled = {}
     for space in spaces:
         table = tables.get(space)
         for device, values in cells[space].items():
             medians = {arch: float(np.median(ms)) for arch, ms in values.items()}
-            info = {"runtime": runtimes[device], "source": "fewlat store"}
+            info = {"source": "fewlat store"}
+            if device not in eager:  # a "runtime" entry marks a device that ran the ONNX
+                info["runtime"] = runtimes[device]
             if table is None:
                 table = LatencyTable(space, np.zeros(0, np.int64), (), (), np.zeros((0, 0)))
             table = table.with_measurements(device, medians, info, overwrite=True)
@@ -188,11 +191,10 @@ class JobRunner:
                 promoted=promoted,
                 checkpoint_version=version,
                 message=_verdict(new, old, promoted),
-                finished_at_s=time.time(),
             )
         except Exception as exc:  # the job row must say what happened
             log.exception("meta-training job %s failed", job_id)
-            store.update_job(job_id, state="failed", message=str(exc), finished_at_s=time.time())
+            store.update_job(job_id, state="failed", message=str(exc))  # stamps finished_at_s
 
     def _checkpoint_dir(self) -> Path:
         if self._settings.checkpoint_dir is not None:

@@ -47,3 +47,47 @@ def test_a_job_trains_on_the_pool_and_reports_its_verdict(tmp_path) -> None:
         record = {c.version: c for c in server.store.checkpoints()}[done.checkpoint_version]
         assert record.active == done.promoted
         assert (server.host.version == done.checkpoint_version) == done.promoted
+
+
+def test_a_promoted_checkpoint_is_served_after_restart(tmp_path) -> None:
+    import json
+    import shutil
+
+    from fewlat.meta.predictor import DEFAULT_CHECKPOINT, checkpoint_version
+    from fewlat.service.store import Store
+
+    promoted = tmp_path / "promoted"
+    shutil.copytree(DEFAULT_CHECKPOINT, promoted)
+    config = json.loads((promoted / "config.json").read_text())
+    config["intervals"]["nb201"] = [0.3] * 10
+    (promoted / "config.json").write_text(json.dumps(config))
+    version = checkpoint_version(promoted)
+    with Store(settings_for(tmp_path).db) as store:
+        store.add_checkpoint(version, str(promoted), {"held_out_spearman": 0.9})
+        store.activate_checkpoint(version)
+    with Server(settings_for(tmp_path)) as server:
+        assert server.host.version == version
+    with Server(settings_for(tmp_path, checkpoint=DEFAULT_CHECKPOINT)) as server:
+        assert server.host.version != version  # --checkpoint still wins
+
+
+def test_store_devices_join_the_pool_as_onnx_or_eager_by_their_labels(tmp_path) -> None:
+    from fewlat.meta.predictor import runs_eagerly
+    from fewlat.service.handlers import add_store_measurements
+    from fewlat.service.store import MeasurementRecord, Store
+    from fewlat.spaces import get_space
+
+    archs = get_space("nb201").sample(__import__("numpy").random.default_rng(0), 3)
+    with Store(settings_for(tmp_path).db) as store:
+        store.register_device("onnx-board")
+        store.register_device("eager-board", labels={"execution": "eager"})
+        for device in ("onnx-board", "eager-board"):
+            rows = [
+                MeasurementRecord(kind="extra", space="nb201", arch=a, latency_ms=1.0 + i)
+                for i, a in enumerate(archs)
+            ]
+            store.add_measurements(device, rows, kind="measurements")
+        (table,) = add_store_measurements(store, {"nb201": None}, ["nb201"]).values()
+    assert set(table.devices) == {"onnx-board", "eager-board"} and len(table) == 3
+    assert not runs_eagerly(table, "onnx-board")
+    assert runs_eagerly(table, "eager-board")
