@@ -41,6 +41,7 @@ from fewlat.clients._results import (
     suite_from_proto,
 )
 from fewlat.clients.runners import Measurement, ModelInput, Runner
+from fewlat.clients.runners._checks import check_count
 from fewlat.exceptions import (
     AuthenticationError,
     FewlatError,
@@ -67,15 +68,15 @@ T = TypeVar("T")
 def _timing(measurement: Measurement) -> fewlat_pb2.Timing:
     """A runner's :class:`Measurement` as a ``fewlat.v1.Timing``.
 
-    A value replayed from a latency table (``n == 0``, nothing timed here) is sent
-    as one observation, ``repeats=1``: the server counts observations from 1, and
-    ``runner_json`` still says ``"runtime": "table"``.
+    A value replayed from a latency table has ``n == 0`` (nothing timed here); the
+    server reads ``repeats`` 0 as one observation, and ``runner_json`` says
+    ``"runtime": "table"``.
     """
     return fewlat_pb2.Timing(
         latency_ms=measurement.median_ms,
         p10_ms=measurement.p10_ms,
         p90_ms=measurement.p90_ms,
-        repeats=max(measurement.n, 1),
+        repeats=measurement.n,  # 0 (a replayed table value) is read as 1 by the server
         warmup_runs=measurement.warmup_runs,
         cv=measurement.cv,
         runner_json=json.dumps(dict(measurement.settings), sort_keys=True, default=str),
@@ -343,8 +344,7 @@ class Client:
             ServiceUnavailableError: the server cannot be reached.
             The runner's errors (e.g. ``MissingDependencyError``, ``TableEntryMissingError``).
         """
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-            raise invalid_parameter("shots", "Client.calibrate", "an int >= 1", shots)
+        check_count(shots, "shots", "Client.calibrate")
         suite = self.suite(space, shots=shots)
         if shots > suite.size or len(suite.entries) != shots:
             raise invalid_parameter(
@@ -363,11 +363,13 @@ class Client:
         if not description:
             description = json.dumps(runner.describe(), sort_keys=True, default=str)
         self.register(device, description=description, labels=labels)
-        timed = suite.entries[:shots]
         if on_progress is not None:
             on_progress(0, shots)
         measurements = runner.measure_many(
-            [ModelInput(model_bytes=e.onnx_bytes, space=suite.space, arch=e.arch) for e in timed]
+            [
+                ModelInput(model_bytes=e.onnx_bytes, space=suite.space, arch=e.arch)
+                for e in suite.entries
+            ]
         )
         if on_progress is not None:
             on_progress(shots, shots)
@@ -376,7 +378,7 @@ class Client:
             suite_version=suite.version,
             measurements=[
                 fewlat_pb2.SuiteMeasurement(position=e.position, sha256=e.sha256, timing=_timing(m))
-                for e, m in zip(timed, measurements, strict=True)
+                for e, m in zip(suite.entries, measurements, strict=True)
             ],
             request_id=request_id or uuid.uuid4().hex,
         )
@@ -468,8 +470,7 @@ class Client:
                 or model (the stream stops at the first).
             The errors of :meth:`predict`.
         """
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-            raise invalid_parameter("chunk", "Client.predict_many", "an int >= 1", chunk)
+        check_count(chunk, "chunk", "Client.predict_many")
         models, archs = list(models), list(archs)
         if archs and not space:
             raise invalid_parameter(

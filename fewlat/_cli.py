@@ -19,7 +19,15 @@ from rich.progress import (
 
 from fewlat.exceptions import FewlatError
 
-__all__ = ["EXIT_INPUT_ERROR", "fail", "friendly_errors", "make_app", "progress_bar"]
+__all__ = [
+    "EXIT_INPUT_ERROR",
+    "fail",
+    "friendly_errors",
+    "make_app",
+    "progress_bar",
+    "split_ints",
+    "split_list",
+]
 
 #: exit status of a command rejected for bad input (typer uses 2 for bad usage)
 EXIT_INPUT_ERROR = 1
@@ -76,3 +84,25 @@ def progress_bar() -> Progress:
         transient=True,
         disable=not console.is_terminal,
     )
+
+
+def split_list(value: str | None) -> list[str]:
+    """``"a,b, c"`` → ``["a", "b", "c"]``; None or empty → []."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def split_ints(value: str, option: str, *, minimum: int = 1) -> list[int]:
+    """``"3,5,10"`` → ``[3, 5, 10]``; each value an int ≥ ``minimum``.
+
+    Raises:
+        typer.BadParameter: anything else (typer prints it as a usage error).
+    """
+    try:
+        values = [int(v) for v in split_list(value)]
+    except ValueError:
+        values = []
+    if not values or min(values) < minimum:
+        raise typer.BadParameter(
+            f"{value!r} is not a comma-separated list of ints >= {minimum}", param_hint=option
+        )
+    return values

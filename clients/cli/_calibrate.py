@@ -1,92 +1,40 @@
-"""``fewlat-client calibrate``: time this board's calibration suite and submit it to a server.
-
-Also the pieces every server-facing command shares: the connection options,
-:func:`connect` and the option types.
-"""
+"""``fewlat-client calibrate``: time this board's calibration suite and submit it to a server."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
-import grpc
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors, progress_bar
-from fewlat.clients._client import DEFAULT_SERVER, TOKEN_ENV, Client
+from fewlat.clients._client import DEFAULT_SERVER
 from fewlat.clients._results import CalibrationReport
 from fewlat.clients.cli._options import (
+    DeviceOption,
+    JsonOption,
     MinSecondsOption,
     OptimizationOption,
     PassesOption,
     PinCpusOption,
     PrecisionOption,
     ProviderOption,
+    ServerOption,
     TableDeviceOption,
     TableOption,
     ThreadsOption,
+    TlsCaOption,
+    TokenFileOption,
+    connect,
+    runner_from_options,
 )
-from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, make_runner
+from fewlat.clients.runners import RUNNER_KINDS, TimingMethod
 from fewlat.spaces import SPACE_NAMES
 
-__all__ = [
-    "DeviceOption",
-    "JsonOption",
-    "ServerOption",
-    "TlsCaOption",
-    "TokenFileOption",
-    "calibrate",
-    "connect",
-]
-
-DeviceOption = Annotated[str, typer.Option(help="Device name on the server, e.g. pi5-ort-4t.")]
-ServerOption = Annotated[str, typer.Option(help="HOST:PORT of `fewlat serve`.")]
-TokenFileOption = Annotated[
-    Path | None,
-    typer.Option(help=f"File holding the bearer token (default: ${TOKEN_ENV} when set)."),
-]
-TlsCaOption = Annotated[
-    Path | None, typer.Option(help="CA certificate (PEM) of a TLS server; plaintext otherwise.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")]
-
-
-def _read_token(token_file: Path | None) -> str | None:
-    """The token in ``token_file``; None when no file is given (the SDK then reads the env)."""
-    if token_file is None:
-        return None
-    token = token_file.read_text().strip()
-    if not token:
-        raise fail(f"--token-file {token_file} is empty; put the bearer token in it.")
-    return token
-
-
-@contextlib.contextmanager
-def connect(
-    server: str, token_file: Path | None, tls_ca: Path | None, timeout_s: float = 60.0
-) -> Iterator[Client]:
-    """A :class:`Client` for a command; gRPC failures with no fewlat class (deadline,
-    internal error) become one ``error:`` line too."""
-    if tls_ca is not None and not tls_ca.is_file():
-        raise fail(f"--tls-ca {tls_ca} does not exist; give the server's CA certificate (PEM).")
-    client = Client(server, token=_read_token(token_file), tls_ca=tls_ca, timeout_s=timeout_s)
-    try:
-        yield client
-    except grpc.RpcError as err:
-        code = err.code() if callable(getattr(err, "code", None)) else None
-        name = code.name if code is not None else "error"
-        details = err.details() if callable(getattr(err, "details", None)) else err
-        raise fail(
-            f"the call to the fewlat server at {server} failed ({name}): {details}"
-        ) from None
-    finally:
-        client.close()
+__all__ = ["calibrate"]
 
 
 def _print_report(report: CalibrationReport) -> None:
@@ -135,8 +83,7 @@ def calibrate(
     """
     if shots < 1:  # before building a runtime or calling the server
         raise fail(f"--shots must be at least 1 (the anchor); got {shots}.")
-    cpus = [int(c) for c in pin_cpus.split(",")] if pin_cpus else None
-    timer = make_runner(
+    timer = runner_from_options(
         runner,
         threads=threads,
         optimization=optimization,
@@ -144,8 +91,9 @@ def calibrate(
         precision=precision,
         table=table,
         table_device=table_device,
-        method=TimingMethod(passes=passes, min_seconds=min_seconds),
-        pin_cpus=cpus,
+        passes=passes,
+        min_seconds=min_seconds,
+        pin_cpus=pin_cpus,
     )
     with connect(server, token_file, tls_ca) as client, progress_bar() as bar:
         task = bar.add_task(f"calibrating {device}", total=None, note="fetching the suite")

@@ -29,8 +29,9 @@ from fewlat.clients.cli._options import (
     TableDeviceOption,
     TableOption,
     ThreadsOption,
+    runner_from_options,
 )
-from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, default_device_name, make_runner
+from fewlat.clients.runners import RUNNER_KINDS, TimingMethod, default_device_name
 from fewlat.spaces import SPACE_NAMES, get_space
 
 __all__ = ["measure"]
@@ -77,9 +78,7 @@ def measure(
         if count is not None
         else read_arch_file(archs, space)
     )
-    cpus = [int(c) for c in pin_cpus.split(",")] if pin_cpus else None
-    method = TimingMethod(passes=passes, min_seconds=min_seconds, seed=seed)
-    timer = make_runner(
+    timer = runner_from_options(
         runner,
         threads=threads,
         optimization=optimization,
@@ -87,8 +86,10 @@ def measure(
         precision=precision,
         table=table,
         table_device=table_device,
-        method=method,
-        pin_cpus=cpus,
+        passes=passes,
+        min_seconds=min_seconds,
+        pin_cpus=pin_cpus,
+        seed=seed,
     )
     device = device_name or default_device_name(timer, socket.gethostname().split(".")[0])
     check_writable(out, spec.name)

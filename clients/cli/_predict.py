@@ -16,7 +16,7 @@ from fewlat._cli import fail, friendly_errors, progress_bar
 from fewlat._files import replace_atomically
 from fewlat.clients._client import DEFAULT_SERVER
 from fewlat.clients._measure_table import read_arch_file
-from fewlat.clients.cli._calibrate import (
+from fewlat.clients.cli._options import (
     DeviceOption,
     JsonOption,
     ServerOption,

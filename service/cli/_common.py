@@ -7,14 +7,13 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import typer
 from platformdirs import user_cache_dir
 from rich.progress import (
     Progress,
     TaskID,
 )
 
-from fewlat._cli import fail, progress_bar
+from fewlat._cli import fail, progress_bar, split_ints, split_list
 from fewlat.meta.predictor import GraphCache, MetaPredictor
 from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 
@@ -28,24 +27,6 @@ __all__ = [
     "split_list",
     "training_progress",
 ]
-
-
-def split_list(value: str | None) -> list[str]:
-    """``"a,b, c"`` → ``["a", "b", "c"]``; None or empty → []."""
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def split_ints(value: str, option: str) -> list[int]:
-    """``"3,5,10"`` → ``[3, 5, 10]``; each value an int ≥ 1."""
-    try:
-        values = [int(v) for v in split_list(value)]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise typer.BadParameter(
-            f"{value!r} is not a comma-separated list of ints >= 1", param_hint=option
-        )
-    return values
 
 
 def checkpoint_suite(meta: MetaPredictor, space: str, shots: int = 1) -> str:

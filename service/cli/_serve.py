@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from fewlat._cli import fail, friendly_errors
+from fewlat._cli import fail, friendly_errors, split_list
 from fewlat.service._auth import add_token
 from fewlat.service._logging import configure_logging
 from fewlat.service._server import Server
 from fewlat.service._settings import Settings
-from fewlat.service.cli._common import split_list
 
 __all__ = ["serve_command", "token_add_command"]
 

@@ -485,3 +485,15 @@ def test_cli_predict_and_calibrate_output(scripted, tmp_path: Path) -> None:
     assert calibrated.exit_code == 0, calibrated.output
     for text in ("nb201-test", "12.5%", "ckpt-test", "leave-one-out error"):
         assert text in calibrated.stdout
+
+
+@pytest.mark.parametrize("command", ["calibrate", "measure"])
+@pytest.mark.parametrize("value", ["x", "0,x", "-1"])
+def test_a_bad_pin_cpus_is_a_usage_error_not_a_traceback(command: str, value: str) -> None:
+    args = [command, "--runner", "mock", "--pin-cpus", value]
+    args += ["--device", "d"] if command == "calibrate" else ["--space", "nb201", "--count", "1"]
+    args += [] if command == "calibrate" else ["--out", "o"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2, result.output  # typer's usage-error status
+    said = " ".join(result.output.replace("│", " ").split())  # undo rich's box and wrapping
+    assert "--pin-cpus" in said and "ints >= 0" in said
