@@ -158,6 +158,7 @@ class Client:
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
         ]
+        self._tls = tls_ca is not None
         if tls_ca is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca).read_bytes())
             self._channel = grpc.secure_channel(self.server, credentials, options=options)
@@ -194,7 +195,13 @@ class Client:
         if code == grpc.StatusCode.UNAVAILABLE:
             return ServiceUnavailableError(
                 f"cannot reach the fewlat server at {self.server}: {details}. "
-                "Is `fewlat serve` running there? Pass --server HOST:PORT otherwise."
+                "Is `fewlat serve` running there? Pass --server HOST:PORT otherwise. "
+                + (
+                    "Over TLS, HOST must be a name in the server's certificate and --tls-ca "
+                    "the CA that signed it."
+                    if self._tls
+                    else "If it serves TLS, pass --tls-ca CA.pem (Client(tls_ca=...) in Python)."
+                )
             )
         if code == grpc.StatusCode.UNAUTHENTICATED and not self.has_token:
             hint = f"set {TOKEN_ENV}, or pass --token-file F (Client(token=...) in Python)"

@@ -82,18 +82,30 @@ class Server:
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        if s.tls_cert is not None and s.tls_key is not None:
-            credentials = grpc.ssl_server_credentials(
-                [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())]
-            )
-            port = server.add_secure_port(s.address, credentials)
-        else:
-            port = server.add_insecure_port(s.address)
+        try:
+            if s.tls_cert is not None and s.tls_key is not None:
+                credentials = grpc.ssl_server_credentials(
+                    [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())]
+                )
+                port = server.add_secure_port(s.address, credentials)
+            else:
+                port = server.add_insecure_port(s.address)
+        except RuntimeError:  # recent grpcio raises where older versions returned 0
+            port = 0
+        except OSError:
+            self.store.close()
+            raise
         if port == 0:
             self.store.close()
             raise InvalidParameterError(
-                f"cannot listen on {s.address}: the port is taken or the host is not local; "
-                "pass --address HOST:PORT with a free port."
+                f"cannot listen on {s.address}: the port is taken or the host is not local"
+                + (
+                    f", or {s.tls_cert} and {s.tls_key} are not a PEM certificate chain and "
+                    "its matching private key"
+                    if s.tls_cert is not None
+                    else ""
+                )
+                + "; pass --address HOST:PORT with a free port."
             )
         server.start()
         self._grpc = server
