@@ -28,7 +28,14 @@ from fewlat.service.handlers._predictors import (
     runs_eagerly,
 )
 from fewlat.service.handlers._views import CalibrationReport, DeviceView, PredictionView
-from fewlat.service.store import CalibrationRecord, DeviceRecord, MeasurementRecord, Store
+from fewlat.service.store import (
+    CalibrationRecord,
+    DeviceRecord,
+    DeviceSummary,
+    MeasurementRecord,
+    Store,
+    check_latency,
+)
 
 __all__ = ["DataPlane"]
 
@@ -71,18 +78,19 @@ class DataPlane:
         record, _ = self.store.register_device(
             name, description=description, labels=labels, owner=principal
         )
-        return self._view(record)
+        return self._view(self.store.device_summary(record.name))
 
     def get_device(self, name: str) -> DeviceView:
         """Raises: UnknownDeviceError."""
-        return self._view(self.store.get_device(name))
+        return self._view(self.store.device_summary(name))
 
     def list_devices(self) -> list[DeviceView]:
-        """Every registered device, by name."""
-        return [self._view(r) for r in self.store.list_devices()]
+        """Every registered device, by name: a fixed number of queries, no adapted state."""
+        return [self._view(s) for s in self.store.device_summaries()]
 
-    def _view(self, record: DeviceRecord) -> DeviceView:
-        calibrations = self.store.calibrations(record.name)
+    @staticmethod
+    def _view(summary: DeviceSummary) -> DeviceView:
+        record, calibrations = summary.device, summary.calibrations
         latest = max(calibrations, key=lambda c: c.calibrated_at_s, default=None)
         return DeviceView(
             name=record.name,
@@ -94,7 +102,7 @@ class DataPlane:
             calibrated_at_s=latest.calibrated_at_s if latest else 0.0,
             registered_at_s=record.registered_at_s,
             checkpoint_version=latest.checkpoint_version if latest else "",
-            measurement_count=self.store.count_measurements(record.name),
+            measurement_count=summary.measurement_count,
         )
 
     def _owned(self, name: str, principal: str | None) -> DeviceRecord:
@@ -226,18 +234,14 @@ class DataPlane:
             )
         timings = [math.nan] * (max(positions) + 1)
         for m in measurements:
-            if not (math.isfinite(m.latency_ms) and m.latency_ms > 0):
-                raise InvalidMeasurementError(
-                    f"suite position {m.position}: latency_ms must be finite and > 0, "
-                    f"got {m.latency_ms!r}."
-                )
+            latency_ms = check_latency(m.latency_ms, "latency_ms", f"suite position {m.position}")
             if m.sha256 and not self.host.catalog.accepts(suite, m.position, m.sha256):
                 raise SuiteMismatchError(
                     f"suite position {m.position}: the timed model's SHA-256 {m.sha256[:12]}… "
                     f"is not that entry of {suite.version}; time the bytes that "
                     "GetCalibrationSuite sends."
                 )
-            timings[m.position] = float(m.latency_ms)
+            timings[m.position] = latency_ms
         return timings
 
     def _leave_one_out(

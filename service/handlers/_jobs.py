@@ -58,10 +58,9 @@ def add_store_measurements(
     the eager ones; its info says which (see :func:`fewlat.meta.predictor.runs_eagerly`)."""
     cells: dict[str, dict[str, dict[str, list[float]]]] = {s: {} for s in spaces}
     runtimes: dict[str, str] = {}
-    for m in store.measurements():
-        if m.space in cells and m.arch:
-            cells[m.space].setdefault(m.device, {}).setdefault(m.arch, []).append(m.latency_ms)
-            runtimes.setdefault(m.device, str(m.runner.get("runtime", "onnx")))
+    for m in store.arch_timings(spaces):  # only the pooled columns, in storage order
+        cells[m.space].setdefault(m.device, {}).setdefault(m.arch, []).append(m.latency_ms)
+        runtimes.setdefault(m.device, str(m.runner.get("runtime", "onnx")))
     eager = {d.name for d in store.list_devices() if runs_eagerly(d.labels)}
     pooled = {}
     for space in spaces:

@@ -6,7 +6,8 @@ predictor state of each device and space, the meta-trained checkpoints (one of
 them active) and long-running jobs. SQLite (WAL, ``synchronous=FULL``: a write
 is on disk before the method returns) is the default; a PostgreSQL URL works
 where its driver is installed. Every public method is one transaction and is
-safe to call from a thread pool. Records come back as frozen dataclasses.
+safe to call from a thread pool. Records come back as frozen dataclasses (and
+:class:`ArchTiming` named tuples).
 
 Tables: ``meta`` (schema version), ``devices``, ``submissions``,
 ``measurements``, ``calibrations``, ``checkpoints``, ``jobs``.
@@ -29,9 +30,12 @@ Example::
 from __future__ import annotations
 
 from fewlat.service.store._records import (
+    ArchTiming,
     CalibrationRecord,
+    CalibrationSummary,
     CheckpointRecord,
     DeviceRecord,
+    DeviceSummary,
     JobRecord,
     MeasurementRecord,
 )
@@ -42,6 +46,7 @@ from fewlat.service.store._store import (
     MEASUREMENT_KINDS,
     SUBMISSION_KINDS,
     Store,
+    check_latency,
 )
 
 __all__ = [
@@ -50,10 +55,14 @@ __all__ = [
     "MEASUREMENT_KINDS",
     "SCHEMA_VERSION",
     "SUBMISSION_KINDS",
+    "ArchTiming",
     "CalibrationRecord",
+    "CalibrationSummary",
     "CheckpointRecord",
     "DeviceRecord",
+    "DeviceSummary",
     "JobRecord",
     "MeasurementRecord",
     "Store",
+    "check_latency",
 ]

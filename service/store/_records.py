@@ -8,12 +8,15 @@ and lists: changing them changes nothing in the database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
+    "ArchTiming",
     "CalibrationRecord",
+    "CalibrationSummary",
     "CheckpointRecord",
     "DeviceRecord",
+    "DeviceSummary",
     "JobRecord",
     "MeasurementRecord",
 ]
@@ -113,6 +116,60 @@ class CalibrationRecord:
     report: dict[str, Any] = field(default_factory=dict)
     state: bytes = field(default=b"", repr=False)
     calibrated_at_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalibrationSummary:
+    """A calibration without its timings, report and adapted state (which may be large).
+
+    Attributes:
+        space: the search-space name.
+        suite_version: the version of the suite whose timings were used.
+        checkpoint_version: the meta-trained checkpoint that was adapted.
+        shots: how many suite models (K) were used.
+        loo_error: leave-one-out relative error, or ``None`` when undefined.
+        calibrated_at_s: seconds since the epoch.
+    """
+
+    space: str
+    suite_version: str
+    checkpoint_version: str
+    shots: int
+    loo_error: float | None
+    calibrated_at_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceSummary:
+    """A device with what ``GetDevice`` / ``ListDevices`` show of it.
+
+    Attributes:
+        device: the registered device.
+        calibrations: its calibrations, ordered by space (empty when it has none).
+        measurement_count: how many timings of it are stored.
+    """
+
+    device: DeviceRecord
+    calibrations: list[CalibrationSummary] = field(default_factory=list)
+    measurement_count: int = 0
+
+
+class ArchTiming(NamedTuple):
+    """One stored timing of an arch: the columns that pool it into a latency table.
+
+    Attributes:
+        device: the device name.
+        space: the search-space name.
+        arch: the canonical arch string in ``space``.
+        latency_ms: the median latency of the row, milliseconds.
+        runner: the runner's self-description, e.g. ``{"runtime": "onnx"}``.
+    """
+
+    device: str
+    space: str
+    arch: str
+    latency_ms: float
+    runner: dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)

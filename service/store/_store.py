@@ -29,9 +29,12 @@ from fewlat.exceptions import (
     invalid_parameter,
 )
 from fewlat.service.store._records import (
+    ArchTiming,
     CalibrationRecord,
+    CalibrationSummary,
     CheckpointRecord,
     DeviceRecord,
+    DeviceSummary,
     JobRecord,
     MeasurementRecord,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "MEASUREMENT_KINDS",
     "SUBMISSION_KINDS",
     "Store",
+    "check_latency",
 ]
 
 #: what ``Store.add_measurements(kind=…)`` accepts
@@ -83,6 +87,7 @@ _PASSWORD_RE = re.compile(r"(://[^/@:]*:)[^@/]*@")
 _REPR = reprlib.Repr()
 _REPR.maxstring = 120
 _REPR.maxother = 120
+_DEVICE = "a device name (str)"
 
 
 class Store:
@@ -91,8 +96,9 @@ class Store:
 
     Every public method is one transaction, committed before it returns, and is
     safe to call from many threads at once. Records go in and come out as frozen
-    dataclasses; no ORM object leaves the store. Times are seconds since the
-    epoch (``*_s``), latencies milliseconds (``*_ms``).
+    dataclasses (or :class:`ArchTiming` named tuples); no ORM object leaves the
+    store. Times are seconds since the epoch (``*_s``), latencies milliseconds
+    (``*_ms``).
 
     Args:
         url: an SQLAlchemy database URL. ``sqlite:///path/to/fewlat.db`` (a
@@ -207,19 +213,15 @@ class Store:
             InvalidParameterError: a bad name, description, labels or owner.
         """
         owner_name = "Store.register_device"
-        _check_name(name, "name", owner_name)
-        if not isinstance(description, str):
-            raise invalid_parameter("description", owner_name, "a str", description)
+        _check_str(name, "name", owner_name, pattern=_NAME_RE, what=_NAME_RULE)
+        _check_str(description, "description", owner_name, min_length=0, max_length=None)
         if labels is None:
             labels = {}
         if not isinstance(labels, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
         ):
-            raise _invalid("labels", owner_name, "a dict of str to str", labels)
-        if owner is not None and not (isinstance(owner, str) and 0 < len(owner) <= NAME_LENGTH):
-            raise invalid_parameter(
-                "owner", owner_name, f"None or a str of 1 to {NAME_LENGTH} characters", owner
-            )
+            raise invalid_parameter("labels", owner_name, "a dict of str to str", _Short(labels))
+        _check_str(owner, "owner", owner_name, optional=True)
         try:
             with self._sessions.begin() as session:
                 row = session.get(DeviceRow, name)
@@ -253,6 +255,27 @@ class Store:
         with self._sessions.begin() as session:
             rows = session.scalars(select(DeviceRow).order_by(DeviceRow.name))
             return [row.record() for row in rows]
+
+    def device_summary(self, name: str) -> DeviceSummary:
+        """The device ``name`` with its calibrations (without their state) and its
+        measurement count, in three queries.
+
+        Raises:
+            UnknownDeviceError: no device of that name is registered.
+        """
+        with self._sessions.begin() as session:
+            (summary,) = _summaries(session, [_require_device(session, name)], name)
+            return summary
+
+    def device_summaries(self) -> list[DeviceSummary]:
+        """Every registered device, ordered by name, with its calibrations (without
+        their state) and its measurement count.
+
+        Three queries whatever the number of devices; no adapted state is read.
+        """
+        with self._sessions.begin() as session:
+            devices = list(session.scalars(select(DeviceRow).order_by(DeviceRow.name)))
+            return _summaries(session, devices, None)
 
     # -- submissions and measurements ------------------------------------------------------
 
@@ -290,18 +313,16 @@ class Store:
             InvalidParameterError: any other bad argument or row field.
         """
         owner = "Store.add_measurements"
-        if not isinstance(device, str):
-            raise invalid_parameter("device", owner, "a device name (str)", device)
+        _check_str(device, "device", owner, min_length=0, max_length=None, what=_DEVICE)
         if kind not in SUBMISSION_KINDS:
             raise invalid_parameter("kind", owner, f"one of {SUBMISSION_KINDS}", kind)
+        _check_str(request_id, "request_id", owner, optional=True)
         if request_id is None:
             request_id = uuid.uuid4().hex
-        if not (isinstance(request_id, str) and 0 < len(request_id) <= NAME_LENGTH):
-            raise invalid_parameter(
-                "request_id", owner, f"None or a str of 1 to {NAME_LENGTH} characters", request_id
-            )
         if isinstance(rows, str | bytes) or not isinstance(rows, Sequence) or not rows:
-            raise _invalid("rows", owner, "a non-empty sequence of MeasurementRecord", rows)
+            raise invalid_parameter(
+                "rows", owner, "a non-empty sequence of MeasurementRecord", _Short(rows)
+            )
         now_s = time.time()
         values = [
             _measurement_values(i, row, device, request_id, now_s) for i, row in enumerate(rows)
@@ -396,6 +417,34 @@ class Store:
         with self._sessions.begin() as session:
             return [row.record() for row in session.scalars(query)]
 
+    def arch_timings(self, spaces: Sequence[str]) -> list[ArchTiming]:
+        """The timings of archs of ``spaces`` (rows with a space and an arch), ordered
+        by id: only the columns that pool them, not whole measurement records.
+
+        Args:
+            spaces: the search-space names to read; an empty sequence reads nothing.
+        """
+        query = (
+            select(
+                MeasurementRow.device,
+                MeasurementRow.space,
+                MeasurementRow.arch,
+                MeasurementRow.latency_ms,
+                MeasurementRow.runner,
+            )
+            .where(
+                MeasurementRow.space.in_(list(spaces)),
+                MeasurementRow.arch.is_not(None),
+                MeasurementRow.arch != "",
+            )
+            .order_by(MeasurementRow.id)
+        )
+        with self._sessions.begin() as session:
+            return [
+                ArchTiming(device, space, arch, latency_ms, dict(runner or {}))
+                for device, space, arch, latency_ms, runner in session.execute(query)
+            ]
+
     def count_measurements(self, device: str | None = None) -> int:
         """How many timings are stored, of ``device`` or (default: ``None``) of all devices."""
         query = select(sa.func.count()).select_from(MeasurementRow)
@@ -483,7 +532,7 @@ class Store:
             InvalidParameterError: a bad version, path or metrics.
         """
         owner = "Store.add_checkpoint"
-        _check_version(version, "version", owner)
+        _check_str(version, "version", owner)
         if not isinstance(path, str | os.PathLike):
             raise invalid_parameter("path", owner, "a str or path", path)
         body = _json_dict(metrics, "metrics", owner)
@@ -552,8 +601,7 @@ class Store:
             InvalidParameterError: a bad kind or params.
         """
         owner = "Store.create_job"
-        if not (isinstance(kind, str) and 0 < len(kind) <= 64):
-            raise invalid_parameter("kind", owner, "a str of 1 to 64 characters", kind)
+        _check_str(kind, "kind", owner, max_length=64)
         body = _json_dict(params, "params", owner)
         with self._sessions.begin() as session:
             row = JobRow(
@@ -693,21 +741,82 @@ def _mask(url: str) -> str:
 # -- validation ------------------------------------------------------------------------------
 
 
-def _invalid(name: str, owner: str, expected: str, got: object) -> InvalidParameterError:
-    """``invalid_parameter`` with a shortened ``got``, for values that may be large."""
-    return InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {expected}. Got {_REPR.repr(got)} instead."
-    )
+def check_latency(value: object, field: str, where: str, *, note: str = "") -> float:
+    """``value`` as a float if it is a timing: a real number (not a bool), finite and > 0.
+
+    The one latency check of the service: the store and the data plane both call it.
+
+    Args:
+        value: the timing to check, milliseconds.
+        field: its name in the message, e.g. ``"latency_ms"``.
+        where: what it belongs to, e.g. ``"suite position 3"``.
+        note: text appended to the message, e.g. ``" Nothing was stored."``.
+
+    Raises:
+        InvalidMeasurementError: ``value`` is not a finite number of milliseconds > 0.
+    """
+    if not (_is_real(value) and value > 0):  # type: ignore[operator]
+        raise InvalidMeasurementError(
+            f"{where} has {field}={value!r}; a timing must be a number of milliseconds, "
+            f"finite and > 0.{note}"
+        )
+    return float(value)  # type: ignore[arg-type]
 
 
-def _check_name(name: object, param: str, owner: str) -> None:
-    if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None:
-        raise invalid_parameter(param, owner, _NAME_RULE, name)
+class _Short:
+    """A possibly large value shown by its shortened repr in a parameter error."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: object) -> None:
+        self.text = _REPR.repr(value)
+
+    def __repr__(self) -> str:
+        return self.text
 
 
-def _check_version(version: object, param: str, owner: str) -> None:
-    if not (isinstance(version, str) and 0 < len(version) <= NAME_LENGTH):
-        raise invalid_parameter(param, owner, f"a str of 1 to {NAME_LENGTH} characters", version)
+def _check_str(
+    value: object,
+    param: str,
+    owner: str,
+    *,
+    min_length: int = 1,
+    max_length: int | None = NAME_LENGTH,
+    pattern: re.Pattern[str] | None = None,
+    optional: bool = False,
+    what: str = "a str",
+    label: str = "",
+) -> None:
+    """Raise the parameter error unless ``value`` is a str of ``min_length`` to
+    ``max_length`` characters (``None``: no upper limit) that ``pattern`` (when given)
+    matches whole, or is ``None`` when ``optional``.
+
+    The message says ``what`` is expected, with the length rule unless ``pattern``
+    (whose rule ``what`` then states) and with `` [label]`` when ``label`` is given.
+    """
+    if optional and value is None:
+        return
+    if pattern is not None:
+        ok = isinstance(value, str) and pattern.fullmatch(value) is not None
+        expected = what
+    else:
+        ok = (
+            isinstance(value, str)
+            and min_length <= len(value)
+            and (max_length is None or len(value) <= max_length)
+        )
+        if max_length is not None:
+            expected = f"{what} of {min_length} to {max_length} characters"
+        elif min_length > 0:
+            expected = f"{what} of at least {min_length} character{'s' * (min_length > 1)}"
+        else:
+            expected = what
+    if not ok:
+        if optional:
+            expected = f"None or {expected}"
+        if label:
+            expected = f"{expected} [{label}]"
+        raise invalid_parameter(param, owner, expected, _Short(value))
 
 
 def _is_real(value: object) -> bool:
@@ -723,12 +832,12 @@ def _json_dict(value: object, param: str, owner: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _invalid(param, owner, "a JSON object (dict)", value)
+        raise invalid_parameter(param, owner, "a JSON object (dict)", _Short(value))
     try:
         return json.loads(json.dumps(dict(value), allow_nan=False))
     except (TypeError, ValueError) as err:
-        raise _invalid(
-            param, owner, f"a JSON-serialisable dict without NaN ({err})", value
+        raise invalid_parameter(
+            param, owner, f"a JSON-serialisable dict without NaN ({err})", _Short(value)
         ) from err
 
 
@@ -749,29 +858,30 @@ def _measurement_values(
     """The column values of one submitted row, after checking every field."""
     owner = "Store.add_measurements"
     if not isinstance(row, MeasurementRecord):
-        raise _invalid(f"rows[{index}]", owner, "a MeasurementRecord", row)
+        raise invalid_parameter(f"rows[{index}]", owner, "a MeasurementRecord", _Short(row))
     label = _row_label(index, row)
+    where = f"{label} of {owner}"
 
     def bad(field: str, expected: str, got: object) -> InvalidParameterError:
-        return _invalid(f"rows[{index}].{field}", owner, f"{expected} [{label}]", got)
+        return invalid_parameter(
+            f"rows[{index}].{field}", owner, f"{expected} [{label}]", _Short(got)
+        )
+
+    def check_str(field: str, **rule: Any) -> None:
+        _check_str(getattr(row, field), f"rows[{index}].{field}", owner, label=label, **rule)
 
     for field in ("latency_ms", "p10_ms", "p90_ms"):
         value = getattr(row, field)
-        if value is None and field != "latency_ms":
-            continue
-        if not (_is_real(value) and value > 0):
-            raise InvalidMeasurementError(
-                f"{label} of {owner} has {field}={value!r}; a timing must be a finite number "
-                "of milliseconds > 0. Nothing was stored."
-            )
+        if value is not None or field == "latency_ms":
+            check_latency(value, field, where, note=" Nothing was stored.")
     if row.device not in ("", device):
         raise bad("device", f"'' or {device!r} (the device of the call)", row.device)
     if row.kind not in MEASUREMENT_KINDS:
         raise bad("kind", f"one of {MEASUREMENT_KINDS}", row.kind)
-    if row.space is not None and not (isinstance(row.space, str) and 0 < len(row.space) <= 200):
-        raise bad("space", "None or a space name", row.space)
-    if row.arch is not None and not (isinstance(row.arch, str) and row.arch and row.space):
-        raise bad("arch", "None or a non-empty arch string, given with its space", row.arch)
+    check_str("space", optional=True, what="a space name")
+    check_str("arch", optional=True, max_length=None, what="an arch string")
+    if row.arch is not None and not row.space:
+        raise bad("arch", "None or an arch string given with its space", row.arch)
     sha256 = row.sha256
     if sha256 is not None:
         if not isinstance(sha256, str) or _SHA256_RE.fullmatch(sha256.lower()) is None:
@@ -781,8 +891,7 @@ def _measurement_values(
         raise bad("arch", "given (with space) when sha256 is not", row.arch)
     if row.position is not None and not _is_count(row.position, 0):
         raise bad("position", "None or an int >= 0", row.position)
-    if row.suite_version is not None:
-        _check_version(row.suite_version, f"rows[{index}].suite_version", owner)
+    check_str("suite_version", optional=True)
     if not _is_count(row.repeats, 1):
         raise bad("repeats", "an int >= 1", row.repeats)
     if not _is_count(row.warmup_runs, 0):
@@ -815,30 +924,32 @@ def _calibration_values(record: object) -> dict[str, Any]:
     """The column values of a calibration, after checking every field."""
     owner = "Store.save_calibration"
     if not isinstance(record, CalibrationRecord):
-        raise _invalid("record", owner, "a CalibrationRecord", record)
-    if not isinstance(record.device, str):
-        raise invalid_parameter("record.device", owner, "a device name (str)", record.device)
-    _check_version(record.space, "record.space", owner)
-    _check_version(record.suite_version, "record.suite_version", owner)
-    _check_version(record.checkpoint_version, "record.checkpoint_version", owner)
+        raise invalid_parameter("record", owner, "a CalibrationRecord", _Short(record))
+    _check_str(record.device, "record.device", owner, min_length=0, max_length=None, what=_DEVICE)
+    for field in ("space", "suite_version", "checkpoint_version"):
+        _check_str(getattr(record, field), f"record.{field}", owner)
     if not _is_count(record.shots, 1):
         raise invalid_parameter("record.shots", owner, "an int >= 1", record.shots)
     timings = record.timings_ms
     if isinstance(timings, str | bytes) or not isinstance(timings, Sequence):
-        raise _invalid("record.timings_ms", owner, "a list of float or None", timings)
+        raise invalid_parameter(
+            "record.timings_ms", owner, "a list of float or None", _Short(timings)
+        )
+    where = f"{owner} (device {record.device!r}, space {record.space!r})"
     for i, value in enumerate(timings):
-        if value is not None and not (_is_real(value) and value > 0):
-            raise InvalidMeasurementError(
-                f"timings_ms[{i}] of {owner} (device {record.device!r}, space "
-                f"{record.space!r}) is {value!r}; a timing must be None (missing) or a finite "
-                "number of milliseconds > 0. Nothing was stored."
+        if value is not None:
+            check_latency(
+                value,
+                f"timings_ms[{i}]",
+                where,
+                note=" None marks a missing shot. Nothing was stored.",
             )
     if record.loo_error is not None and not (_is_real(record.loo_error) and record.loo_error >= 0):
         raise invalid_parameter(
             "record.loo_error", owner, "None or a finite float >= 0", record.loo_error
         )
     if not isinstance(record.state, bytes | bytearray | memoryview):
-        raise _invalid("record.state", owner, "bytes (safetensors)", record.state)
+        raise invalid_parameter("record.state", owner, "bytes (safetensors)", _Short(record.state))
     if not (_is_real(record.calibrated_at_s) and record.calibrated_at_s >= 0):
         raise invalid_parameter(
             "record.calibrated_at_s",
@@ -877,8 +988,8 @@ def _job_changes(fields: Mapping[str, Any]) -> dict[str, Any]:
             raise invalid_parameter("progress", owner, "a float in [0, 1]", progress)
         changes["progress"] = float(progress)
     for name in ("phase", "message", "checkpoint_version"):
-        if name in changes and not isinstance(changes[name], str):
-            raise _invalid(name, owner, "a str", changes[name])
+        if name in changes:
+            _check_str(changes[name], name, owner, min_length=0, max_length=None)
     if "promoted" in changes and not isinstance(changes["promoted"], bool):
         raise invalid_parameter("promoted", owner, "a bool", changes["promoted"])
     if "finished_at_s" in changes:
@@ -912,3 +1023,44 @@ def _require_job(session: Session, job_id: str) -> JobRow:
             "of the call that started the job"
         )
     return row
+
+
+def _summaries(
+    session: Session, devices: Sequence[DeviceRow], name: str | None
+) -> list[DeviceSummary]:
+    """``devices`` with their calibrations and measurement counts: two more queries,
+    for ``name`` only or (``None``) for every device, that never read the state column."""
+    calibrations = select(
+        CalibrationRow.device,
+        CalibrationRow.space,
+        CalibrationRow.suite_version,
+        CalibrationRow.checkpoint_version,
+        CalibrationRow.shots,
+        CalibrationRow.loo_error,
+        CalibrationRow.calibrated_at_s,
+    ).order_by(CalibrationRow.device, CalibrationRow.space)
+    counts = select(MeasurementRow.device, sa.func.count()).group_by(MeasurementRow.device)
+    if name is not None:
+        calibrations = calibrations.where(CalibrationRow.device == name)
+        counts = counts.where(MeasurementRow.device == name)
+    by_device: dict[str, list[CalibrationSummary]] = {}
+    for device, space, suite, checkpoint, shots, loo, at_s in session.execute(calibrations):
+        by_device.setdefault(device, []).append(
+            CalibrationSummary(
+                space=space,
+                suite_version=suite,
+                checkpoint_version=checkpoint,
+                shots=shots,
+                loo_error=loo,
+                calibrated_at_s=at_s,
+            )
+        )
+    counted = {device: int(n) for device, n in session.execute(counts)}
+    return [
+        DeviceSummary(
+            device=row.record(),
+            calibrations=by_device.get(row.name, []),
+            measurement_count=counted.get(row.name, 0),
+        )
+        for row in devices
+    ]

@@ -91,3 +91,49 @@ def test_store_devices_join_the_pool_as_onnx_or_eager_by_their_labels(tmp_path) 
     assert set(table.devices) == {"onnx-board", "eager-board"} and len(table) == 3
     assert not runs_eagerly(table, "onnx-board")
     assert runs_eagerly(table, "eager-board")
+
+
+def test_pooling_reads_the_pooled_columns_only_and_keeps_medians_and_runtimes(tmp_path) -> None:
+    import numpy as np
+    from sqlalchemy import event
+
+    from fewlat.service.handlers import add_store_measurements
+    from fewlat.service.store import MeasurementRecord, Store
+    from fewlat.spaces import get_space
+
+    archs = get_space("nb201").sample(np.random.default_rng(1), 2)
+    with Store(settings_for(tmp_path).db) as store:
+        store.register_device("board")
+        rows = [
+            MeasurementRecord(kind="extra", sha256="ab" * 32, latency_ms=99.0),  # not pooled
+            MeasurementRecord(kind="extra", space="nb201", arch=archs[0], latency_ms=1.0),
+            MeasurementRecord(
+                kind="extra",
+                space="nb201",
+                arch=archs[0],
+                latency_ms=3.0,
+                runner={"runtime": "mnn"},  # not the first pooled row: not the device's runtime
+            ),
+            MeasurementRecord(kind="extra", space="nb201", arch=archs[1], latency_ms=4.0),
+            MeasurementRecord(
+                kind="extra", space="fbnet", arch="skip-" * 21 + "skip", latency_ms=5
+            ),
+        ]
+        store.add_measurements("board", rows, kind="measurements")
+        sent: list[str] = []
+
+        def on_execute(_conn, _cursor, statement, *_args) -> None:
+            sent.append(statement)
+
+        event.listen(store._engine, "before_cursor_execute", on_execute)
+        try:
+            pooled = add_store_measurements(store, {"nb201": None}, ["nb201"])
+        finally:
+            event.remove(store._engine, "before_cursor_execute", on_execute)
+    (table,) = pooled.values()
+    assert table.devices == ("board",) and len(table) == 2
+    column = dict(zip(table.archs, table.column("board"), strict=True))
+    assert column == {archs[0]: 2.0, archs[1]: 4.0}  # the median of the repeated arch
+    assert table.device_info["board"] == {"source": "fewlat store", "runtime": "onnx"}
+    (measurements, _devices) = sent
+    assert "p10_ms" not in measurements and "sha256" not in measurements

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import select
 import signal
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -29,9 +31,11 @@ from fewlat.exceptions import (
 )
 from fewlat.service.store import (
     SCHEMA_VERSION,
+    ArchTiming,
     CalibrationRecord,
     MeasurementRecord,
     Store,
+    check_latency,
 )
 from fewlat.service.store._schema import Base
 from tests.conftest import REPO
@@ -93,6 +97,24 @@ def _race(n_threads: int, fn: Callable[[], Any]) -> list[Any]:
     return results
 
 
+class _Statements:
+    """Every SQL statement the store's engine sends while the block runs."""
+
+    def __init__(self, store: Store) -> None:
+        self._engine = store._engine
+        self.sent: list[str] = []
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.sent.append(statement)
+
+    def __enter__(self) -> list[str]:
+        event.listen(self._engine, "before_cursor_execute", self._on_execute)
+        return self.sent
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._on_execute)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     with Store(_url(tmp_path)) as opened:
@@ -111,12 +133,16 @@ def test_all_names_exist() -> None:
             "MEASUREMENT_KINDS",
             "SCHEMA_VERSION",
             "SUBMISSION_KINDS",
+            "ArchTiming",
             "CalibrationRecord",
+            "CalibrationSummary",
             "CheckpointRecord",
             "DeviceRecord",
+            "DeviceSummary",
             "JobRecord",
             "MeasurementRecord",
             "Store",
+            "check_latency",
         ]
     )
     for name in store_pkg.__all__:
@@ -253,6 +279,83 @@ def test_list_devices_is_ordered_by_name(tmp_path: Path) -> None:
         assert [d.name for d in store.list_devices()] == ["Zed", "a.b_c-1", "pixel2"]
 
 
+def _old_view(store: Store, name: str) -> dict[str, Any]:
+    """What GetDevice showed before device summaries: a query per calibration and count."""
+    record, calibrations = store.get_device(name), store.calibrations(name)
+    latest = max(calibrations, key=lambda c: c.calibrated_at_s, default=None)
+    return {
+        "name": record.name,
+        "description": record.description,
+        "labels": record.labels,
+        "status": "calibrated" if calibrations else "registered",
+        "shots": {c.space: c.shots for c in calibrations},
+        "loo_error": max((c.loo_error or 0.0 for c in calibrations), default=0.0),
+        "calibrated_at_s": latest.calibrated_at_s if latest else 0.0,
+        "registered_at_s": record.registered_at_s,
+        "checkpoint_version": latest.checkpoint_version if latest else "",
+        "measurement_count": store.count_measurements(name),
+    }
+
+
+def _add_devices(store: Store, first: int, last: int) -> None:
+    """Devices ``dev-first`` … ``dev-last-1``, most calibrated in one or two spaces."""
+    for i in range(first, last):
+        name = f"dev-{i:02d}"
+        store.register_device(name, labels={"i": str(i)})
+        if i % 5 == 4:
+            continue  # registered only
+        store.add_measurements(name, _rows(1 + i % 3), kind="calibration")
+        state = bytes([i]) * 200_000  # a big adapted state that the listing must not read
+        for space in ("nb201", "fbnet")[: 1 + i % 2]:
+            store.save_calibration(
+                _calibration(
+                    device=name,
+                    space=space,
+                    shots=3 + i,
+                    loo_error=None if i % 3 == 0 else 0.01 * i,
+                    checkpoint_version=f"v{i}-{space}",
+                    state=state,
+                    calibrated_at_s=1000.0 + i + (space == "fbnet"),
+                )
+            )
+
+
+def test_listing_devices_costs_constant_queries_and_reads_no_state(store: Store) -> None:
+    from dataclasses import asdict
+
+    from fewlat.service.handlers import DataPlane
+
+    plane = DataPlane(store, host=None)  # type: ignore[arg-type]  # listing needs no predictor
+    counts = {}
+    for first, last in ((0, 2), (2, 20)):
+        _add_devices(store, first, last)
+        with _Statements(store) as sent:
+            summaries = store.device_summaries()
+        with _Statements(store) as sent_by_plane:
+            views = plane.list_devices()
+        counts[last] = (len(sent), len(sent_by_plane))
+        for statement in sent + sent_by_plane:
+            assert re.search(r"\bstate\b", statement) is None, statement
+        assert [s.device.name for s in summaries] == ["board"] + [
+            f"dev-{i:02d}" for i in range(last)
+        ]
+        for view in views:
+            assert asdict(view) == _old_view(store, view.name)  # what GetDevice showed before
+            with _Statements(store) as sent_one:
+                assert plane.get_device(view.name) == view
+            assert len(sent_one) == 3 and not any(re.search(r"\bstate\b", s) for s in sent_one)
+    assert counts[2] == counts[20] == (3, 3)  # devices, calibrations, measurement counts
+    with _Statements(store) as sent:  # the check sees a read of the state when there is one
+        store.calibrations("dev-01")
+    assert any(re.search(r"\bstate\b", statement) for statement in sent)
+    assert views[0].status == "registered" and views[0].measurement_count == 0
+    dev1 = next(v for v in views if v.name == "dev-01")
+    assert dev1.shots == {"fbnet": 4, "nb201": 4} and dev1.checkpoint_version == "v1-fbnet"
+    assert (dev1.calibrated_at_s, dev1.measurement_count) == (1002.0, 2)
+    with pytest.raises(UnknownDeviceError, match="'ghost'"):
+        store.device_summary("ghost")
+
+
 @pytest.mark.parametrize("name", ["", "has space", "a/b", "é", "x" * 201, None, 3])
 def test_bad_device_names_are_rejected(store: Store, name: Any) -> None:
     with pytest.raises(InvalidParameterError, match=r"'name' parameter of Store\.register_device"):
@@ -387,6 +490,106 @@ def test_measurement_filters(store: Store) -> None:
     assert [m.latency_ms for m in store.measurements(space="nb201")] == [1.0, 2.0, 9.0]
     assert store.measurements(device="nobody") == []
     assert (store.count_measurements(), store.count_measurements("other")) == (4, 1)
+
+
+def test_arch_timings_select_only_the_pooled_columns(store: Store) -> None:
+    store.register_device("other")
+    store.add_measurements("board", _rows(2), kind="calibration")
+    extra = [
+        MeasurementRecord(kind="extra", sha256=SHA, latency_ms=8.0),  # no arch: not pooled
+        MeasurementRecord(
+            kind="extra", space="fbnet", arch="skip", latency_ms=3.0, runner={"runtime": "mnn"}
+        ),
+    ]
+    store.add_measurements("other", extra, kind="measurements")
+    store.add_measurements("board", _rows(1, start_ms=5.0), kind="calibration")
+    with _Statements(store) as sent:
+        timings = store.arch_timings(["nb201", "fbnet"])
+    assert timings == [
+        ArchTiming("board", "nb201", f"{ARCH}#0", 1.0, {"name": "ort", "threads": 4}),
+        ArchTiming("board", "nb201", f"{ARCH}#1", 2.0, {"name": "ort", "threads": 4}),
+        ArchTiming("other", "fbnet", "skip", 3.0, {"runtime": "mnn"}),
+        ArchTiming("board", "nb201", f"{ARCH}#0", 5.0, {"name": "ort", "threads": 4}),
+    ]
+    (statement,) = sent
+    assert not any(column in statement for column in ("p10_ms", "sha256", "request_id", "cv"))
+    assert [t.latency_ms for t in store.arch_timings(["fbnet"])] == [3.0]
+    assert store.arch_timings([]) == []
+
+
+@pytest.mark.parametrize("good", [1, 0.5, 1e-300, 3.25])
+def test_check_latency_accepts_finite_positive_numbers(good: Any) -> None:
+    value = check_latency(good, "latency_ms", "row 0")
+    assert value == good and type(value) is float
+
+
+@pytest.mark.parametrize("bad", [math.nan, -math.inf, -1.0, 0, True, "3", None])
+def test_check_latency_names_what_was_wrong(bad: Any) -> None:
+    with pytest.raises(InvalidMeasurementError) as info:
+        check_latency(bad, "p90_ms", "suite position 4", note=" Nothing was stored.")
+    assert str(info.value) == (
+        f"suite position 4 has p90_ms={bad!r}; a timing must be a number of milliseconds, "
+        "finite and > 0. Nothing was stored."
+    )
+
+
+def test_large_bad_values_are_shortened_in_messages(store: Store) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        store.add_measurements("board", ["not a record"] * 10_000, kind="measurements")
+    assert "'rows[0]' parameter of Store.add_measurements" in str(info.value)
+    with pytest.raises(InvalidParameterError) as info:
+        store.register_device("big", labels={str(i): i for i in range(10_000)})
+    message = str(info.value)
+    assert "'labels' parameter of Store.register_device must be a dict of str to str" in message
+    assert "'0': 0" in message and len(message) < 500
+    with pytest.raises(InvalidParameterError) as info:
+        store.create_job("meta-train", {"x": "y" * 100_000, "n": math.nan})
+    assert "'params' parameter of Store.create_job" in str(info.value)
+    assert len(str(info.value)) < 1000
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda s: s.register_device("ok", description=3),
+            "The 'description' parameter of Store.register_device must be a str. Got 3 instead.",
+        ),
+        (
+            lambda s: s.register_device("ok", owner=""),
+            "The 'owner' parameter of Store.register_device must be None or a str of 1 to "
+            "200 characters. Got '' instead.",
+        ),
+        (
+            lambda s: s.add_checkpoint("", "/p", {}),
+            "The 'version' parameter of Store.add_checkpoint must be a str of 1 to 200 "
+            "characters. Got '' instead.",
+        ),
+        (
+            lambda s: s.create_job("k" * 65),
+            "The 'kind' parameter of Store.create_job must be a str of 1 to 64 characters. "
+            f"Got {'k' * 65!r} instead.",
+        ),
+        (
+            lambda s: s.add_measurements(
+                "board",
+                [MeasurementRecord(kind="extra", space="", arch="a", latency_ms=1.0)],
+                kind="measurements",
+            ),
+            "The 'rows[0].space' parameter of Store.add_measurements must be None or a space "
+            "name of 1 to 200 characters [row 0 (arch 'a')]. Got '' instead.",
+        ),
+        (
+            lambda s: s.save_calibration(_calibration(suite_version=7)),
+            "The 'record.suite_version' parameter of Store.save_calibration must be a str of "
+            "1 to 200 characters. Got 7 instead.",
+        ),
+    ],
+)
+def test_string_parameters_share_one_rule(store: Store, call: Callable, message: str) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        call(store)
+    assert str(info.value) == message
 
 
 def test_submission_response_round_trip(store: Store) -> None:
