@@ -8,20 +8,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fewlat.meta.features import NODE_FEATURES
+from fewlat.meta.features import NODE_FEATURES, OP_VOCAB
 from fewlat.meta.features._schema import LOG_SCALE
 from fewlat.meta.predictor._colours import ColourArrays
 
-__all__ = ["BASE_QUANTITIES", "GraphSet", "TorchColours", "closure"]
+__all__ = ["BASE_QUANTITIES", "OP_GROUPS", "GraphSet", "TorchColours", "closure"]
 
 #: linear-scale amounts each node's cost is built from (per million, and a constant)
 BASE_QUANTITIES = ("macs", "bytes_moved", "out_elements", "one")
+#: 0/1 indicators of a node's kind, after the base quantities in the readout
+#: input: its op (the one-hot of the feature schema) and whether it is depthwise
+OP_GROUPS: tuple[str, ...] = (*(f"op={op}" for op in OP_VOCAB), "depthwise")
 _COL = {name: i for i, name in enumerate(NODE_FEATURES)}
 
 
 def base_quantities(arrays: ColourArrays) -> np.ndarray:
-    """``[U, 4]`` per last-level colour: MACs, bytes read + written and output
-    elements (millions), and 1."""
+    """``[U, 4 + len(OP_GROUPS)]`` per last-level colour: MACs, bytes read +
+    written and output elements (millions), and 1; then the :data:`OP_GROUPS`
+    indicators of the colour's node."""
     idx = np.arange(arrays.n_colours)
     for t in range(len(arrays.self_idx) - 1, -1, -1):
         idx = arrays.self_idx[t][idx]
@@ -32,13 +36,15 @@ def base_quantities(arrays: ColourArrays) -> np.ndarray:
 
     moved = linear("log_bytes_read") + linear("log_bytes_written")
     out = np.stack([linear("log_macs"), moved, linear("log_out_elements"), np.ones(len(x))], axis=1)
-    return out.astype(np.float32)
+    kinds = x[:, [_COL[name] for name in OP_GROUPS]]
+    return np.concatenate([out, kinds], axis=1).astype(np.float32)
 
 
 @dataclass(frozen=True)
 class TorchColours:
     """:class:`ColourArrays` as tensors (one forward pass's input), plus each
-    last-level colour's :data:`BASE_QUANTITIES` (``base``, ``[U, 4]``)."""
+    last-level colour's readout input (``base``, ``[U, 4 + len(OP_GROUPS)]``:
+    :data:`BASE_QUANTITIES`, then :data:`OP_GROUPS`)."""
 
     x: torch.Tensor
     edge_attr: torch.Tensor

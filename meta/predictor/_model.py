@@ -13,6 +13,12 @@ every tensor of node states is ``[D, U, H]`` for D devices and U colours.
   prices them: node cost ``amounts · exp(head_d)``; a graph's score S is the
   sum of its nodes' costs. At initialisation this is already a roofline-like
   cost model; the GNN learns the corrections (fusion, layout, parallelism).
+  With ``op_prices`` the device also prices each kind of node: a node's cost
+  is multiplied by ``exp(head_k)`` for its op (and once more if depthwise).
+  These are the head's other entries, so few shots can say "average pooling
+  is slow here" directly (on NB201 at batch 256 a pool costs a third of a
+  3×3 conv on a 2080 Ti and three quarters of one on a Titan X, and per-op
+  costs fit those tables at ρ ≥ 0.997).
   ``pooled``: ``log S = mean-pooled h · w_d + b_d``.
   Either way the network predicts ``log S``.
 * The head starts from a learned initial value plus an offset from the device
@@ -29,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fewlat.meta.features import EDGE_FEATURES, NODE_FEATURES
-from fewlat.meta.predictor._graphset import BASE_QUANTITIES, TorchColours
+from fewlat.meta.predictor._graphset import BASE_QUANTITIES, OP_GROUPS, TorchColours
 
 __all__ = ["LatencyGNN", "ModelConfig"]
 
@@ -46,6 +52,8 @@ class ModelConfig:
         resources: additive readout: resources per base quantity (priced per device).
         descriptor_size: length of the device vector input.
         readout: ``"additive"`` or ``"pooled"``.
+        op_prices: additive readout: the head also prices each :data:`OP_GROUPS`
+            kind of node (checkpoints older than this field have none).
     """
 
     hidden: int = 64
@@ -53,6 +61,7 @@ class ModelConfig:
     resources: int = 4
     descriptor_size: int = 24
     readout: str = "additive"
+    op_prices: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,22 +123,30 @@ class LatencyGNN(nn.Module):
     def head_size(self) -> int:
         """Length of a device head: log prices (additive) or a linear readout (pooled)."""
         if self.config.readout == "additive":
-            return self.config.resources * len(BASE_QUANTITIES)
+            prices = self.config.resources * len(BASE_QUANTITIES)
+            return prices + (len(OP_GROUPS) if self.config.op_prices else 0)
         return self.config.hidden + 1
 
     def node_values(self, h: torch.Tensor, head: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Per-colour value for one device: ``h [U, H]``, ``head [head_size]``,
-        ``base [U, 4]`` → ``[U]``.
+        ``base [U, 4 + len(OP_GROUPS)]`` (the readout input of
+        :class:`TorchColours`) → ``[U]``.
 
         Additive readout: the node's cost ``Σ_r exp(head_r) · base_b(r) · softplus(g_r(h))``:
         each resource r is one base quantity (MACs, bytes, elements, 1) times a
-        learned efficiency of this node in context. Pooled readout: its term of
-        the mean, ``h · head[:-1] + head[-1]``.
+        learned efficiency of this node in context; with ``op_prices`` times
+        ``exp(kinds · head_ops)``. Pooled readout: its term of the mean,
+        ``h · head[:-1] + head[-1]``.
         """
         if self.config.readout == "additive":
-            efficiency = F.softplus(self.resource(h)).view(len(h), len(BASE_QUANTITIES), -1)
-            amounts = (efficiency * base.unsqueeze(-1)).reshape(len(h), -1)
-            return amounts @ head.exp()
+            n_base = len(BASE_QUANTITIES)
+            efficiency = F.softplus(self.resource(h)).view(len(h), n_base, -1)
+            amounts = (efficiency * base[:, :n_base].unsqueeze(-1)).reshape(len(h), -1)
+            prices = self.config.resources * n_base
+            cost = amounts @ head[:prices].exp()
+            if self.config.op_prices:
+                cost = cost * torch.exp(base[:, n_base:] @ head[prices:])
+            return cost
         return h @ head[:-1] + head[-1]
 
     def log_score(

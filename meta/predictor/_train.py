@@ -67,7 +67,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
         raw = dict(raw)
-        raw["model"] = ModelConfig(**raw.get("model", {}))
+        # checkpoints written before op prices existed have none
+        raw["model"] = ModelConfig(**{"op_prices": False, **raw.get("model", {})})
         return cls(**raw)
 
 

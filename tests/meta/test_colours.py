@@ -11,7 +11,7 @@ from fewlat.meta.features import NODE_FEATURES, featurize
 from fewlat.meta.graph import encode
 from fewlat.meta.predictor import GraphCache, LatencyGNN, ModelConfig
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
-from fewlat.meta.predictor._graphset import BASE_QUANTITIES, base_quantities
+from fewlat.meta.predictor._graphset import BASE_QUANTITIES, OP_GROUPS, base_quantities
 from fewlat.spaces import get_space
 
 
@@ -62,9 +62,36 @@ def test_colour_scores_equal_node_level_scores(space):
         scores = model.log_score(values, counts, counts.sum(1))
         expected = [_node_level_score(model, g, film, heads[0]) for g in graphs]
     np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-4)
-    assert colours.base.shape[1] == len(BASE_QUANTITIES)
+    assert colours.base.shape[1] == len(BASE_QUANTITIES) + len(OP_GROUPS)
     # shared cells collapse: far fewer colours than nodes
     assert colours.x.shape[0] < sum(g.num_nodes for g in graphs)
+
+
+def test_op_price_scales_only_that_ops_nodes():
+    """Raising the head's price of AveragePool raises the cost of pool nodes alone."""
+    torch.manual_seed(0)
+    model = LatencyGNN(ModelConfig(hidden=16, levels=2, descriptor_size=21)).eval()
+    colours, _ = GraphCache(2).for_archs("nb201", _archs("nb201", 6)).restricted()
+    pools = colours.base[:, len(BASE_QUANTITIES) + OP_GROUPS.index("op=AveragePool")] == 1
+    assert pools.any() and not pools.all()
+    with torch.no_grad():
+        film, heads = model.device_state(torch.zeros(1, 21))
+        h = model.embed(colours, film)[0]
+        before = model.node_values(h, heads[0], colours.base)
+        dearer = heads[0].clone()
+        dearer[-len(OP_GROUPS) + OP_GROUPS.index("op=AveragePool")] += np.log(3.0)
+        after = model.node_values(h, dearer, colours.base)
+    torch.testing.assert_close(after[pools], 3.0 * before[pools])
+    torch.testing.assert_close(after[~pools], before[~pools])
+
+
+def test_checkpoint_configs_without_op_prices_load_as_before():
+    from fewlat.meta.predictor import TrainConfig
+
+    config = TrainConfig.from_dict({"model": {"hidden": 8}})
+    assert config.model.op_prices is False
+    assert LatencyGNN(config.model).head_size == config.model.resources * len(BASE_QUANTITIES)
+    assert TrainConfig().model.op_prices is True
 
 
 def test_adding_a_graph_twice_adds_no_colours():
