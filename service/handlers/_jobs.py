@@ -3,10 +3,20 @@
 The pool is the settings' table roots plus every arch measurement in the store
 (each store device becomes a column of its space's table). The candidate is
 trained with the serving checkpoint's recipe (``steps``/``seed`` may be
-overridden) and its held-out score is compared with the serving one's: the
-mean Spearman ρ over spaces and K of devices held out of training
-(``metrics`` in the checkpoint config). It is promoted, i.e. served from then
-on, only if that score is not worse. Progress goes to the job row.
+overridden) and promoted, i.e. served from then on, only if its score is not
+worse than the serving checkpoint's:
+
+* with ``cv_folds`` ≥ 2, the score is the device-level cross-validated mean
+  Spearman ρ of the recipe on the whole pool (every device scored by a fold
+  model that never saw it, K = 3, 5, 10), recorded in the checkpoint as
+  ``metrics.cv``; it is compared with the serving checkpoint's ``metrics.cv``.
+  A serving checkpoint without one (the shipped checkpoint) is compared on
+  held-out ρ instead, and the verdict says so;
+* with ``cv_folds`` 0, the score is the mean ρ over spaces and K of the
+  devices held out of training for interval calibration
+  (``metrics.held_out_calibration_devices``).
+
+Progress goes to the job row.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import numpy as np
 from sqlalchemy.engine import make_url
 
 from fewlat.exceptions import InvalidParameterError, invalid_parameter
+from fewlat.meta.evaluation import cv_spearman
 from fewlat.meta.predictor import (
     MetaPredictor,
     checkpoint_version,
@@ -33,20 +44,27 @@ from fewlat.service._settings import Settings
 from fewlat.service.handlers._predictors import PredictorHost, runs_eagerly
 from fewlat.service.store import JobRecord, Store
 
-__all__ = ["JobRunner", "add_store_measurements", "held_out_score"]
+__all__ = ["JobRunner", "add_store_measurements", "cv_score", "held_out_score"]
 
 log = logging.getLogger(__name__)
 
 
 def held_out_score(meta: MetaPredictor) -> float | None:
-    """Mean held-out ρ over spaces and K from a checkpoint's metrics (None if it has none)."""
+    """Mean ρ over spaces and K of the devices held out of training, from a
+    checkpoint's ``metrics.held_out_calibration_devices`` (None if it has none)."""
+    held_out = meta.info_.get("metrics", {}).get("held_out_calibration_devices", {})
     values = [
         k["spearman"]
-        for space in meta.info_.get("metrics", {}).values()
+        for space in held_out.values()
         for k in space.values()
         if np.isfinite(k.get("spearman", np.nan))
     ]
     return float(np.mean(values)) if values else None
+
+
+def cv_score(meta: MetaPredictor) -> float | None:
+    """A checkpoint's cross-validated mean ρ (``metrics.cv.spearman``), or None."""
+    return meta.info_.get("metrics", {}).get("cv", {}).get("spearman")
 
 
 def add_store_measurements(
@@ -101,17 +119,23 @@ class JobRunner:
     def start(self, *, steps: int = 0, seed: int = 0, cv_folds: int = 0) -> JobRecord:
         """Queue a meta-training job and start it.
 
+        Args:
+            steps: optimiser steps (0: the serving recipe's).
+            seed: the recipe's seed.
+            cv_folds: device folds of the cross-validation deciding promotion
+                (each trains one more model); 0 compares held-out ρ instead.
+
         Raises:
-            InvalidParameterError: a negative ``steps``, ``cv_folds`` other than 0 (promotion
-                by cross-validation is not implemented), or a job already running.
+            InvalidParameterError: a negative ``steps``, ``cv_folds`` that is
+                neither 0 nor ≥ 2, or a job already running.
         """
         if steps < 0:
             raise invalid_parameter("steps", "StartMetaTrain", "an int >= 0", steps)
-        if cv_folds != 0:
+        if cv_folds != 0 and cv_folds < 2:
             raise invalid_parameter(
                 "cv_folds",
                 "StartMetaTrain",
-                "0 (promotion compares held-out ρ; cross-validated promotion is not built yet)",
+                "0 (promotion by held-out ρ) or >= 2 device folds (promotion by cross-validated ρ)",
                 cv_folds,
             )
         if self._thread is not None and self._thread.is_alive():
@@ -119,9 +143,11 @@ class JobRunner:
                 "a meta-training job is already running; poll it with GetJob and start "
                 "another when it has finished."
             )
-        job = self._store.create_job("meta-train", {"steps": steps, "seed": seed})
+        job = self._store.create_job(
+            "meta-train", {"steps": steps, "seed": seed, "cv_folds": cv_folds}
+        )
         self._thread = threading.Thread(
-            target=self._run, args=(job.id, steps, seed), name="fewlat-job", daemon=True
+            target=self._run, args=(job.id, steps, seed, cv_folds), name="fewlat-job", daemon=True
         )
         self._thread.start()
         return job
@@ -144,7 +170,7 @@ class JobRunner:
             tables[space] = read_pool(present, space) if present else None
         return add_store_measurements(self._store, tables, spaces)
 
-    def _run(self, job_id: str, steps: int, seed: int) -> None:
+    def _run(self, job_id: str, steps: int, seed: int, cv_folds: int) -> None:
         store = self._store
         store.update_job(job_id, state="running", phase="pooling data")
         try:
@@ -161,23 +187,42 @@ class JobRunner:
                 serving.config, steps=steps or serving.config.steps, seed=seed
             )
 
+            # the candidate, then each CV fold, is one share of the progress; within a
+            # model, meta-training is 80% of its share and the pooled baseline the rest
+            shares, done, shown = 1 + cv_folds, [0], [0.0]
+
             def progress(phase: str, step: int, total: int, loss: float) -> None:
                 if self._closing.is_set():
                     raise InterruptedError("server shutting down")
+                baseline = phase.endswith("baseline")
+                within = (0.8 + 0.2 * step / total) if baseline else 0.8 * step / total
+                shown[0] = max(shown[0], min((done[0] + within) / shares, 1.0) * 0.95)
+                if baseline and step == total:
+                    done[0] += 1
                 if step % 10 == 0 or step == total:
-                    store.update_job(job_id, phase=phase, progress=min(step / total, 1.0) * 0.95)
+                    store.update_job(job_id, phase=phase, progress=shown[0])
 
             candidate = meta_train(tables, suites, config, on_progress=progress)
             candidate.info_.update(
                 {"data_roots": list(self._settings.train_data), "store": self._store.url}
             )
+            if cv_folds:
+                candidate.info_["metrics"]["cv"] = cv_spearman(
+                    candidate, tables, cv_folds, fold_dir=self._checkpoint_dir() / "cv",
+                    on_progress=progress,
+                )  # fmt: skip
             folder = self._checkpoint_dir() / f"ckpt-{job_id[:12]}"
             save_checkpoint(candidate, folder)
             version = checkpoint_version(folder)
-            new, old = held_out_score(candidate), held_out_score(serving)
+            by = "cv" if cv_folds and cv_score(serving) is not None else "held-out"
+            score = cv_score if by == "cv" else held_out_score
+            new, old = score(candidate), score(serving)
             promoted = new is not None and (old is None or new >= old)
             self._store.add_checkpoint(
-                version, str(folder), {"held_out_spearman": new, "serving_spearman": old}
+                version,
+                str(folder),
+                {"score": by, "candidate_spearman": new, "serving_spearman": old}
+                | ({"cv": candidate.info_["metrics"]["cv"]} if cv_folds else {}),
             )
             if promoted:
                 self._store.activate_checkpoint(version)
@@ -189,7 +234,7 @@ class JobRunner:
                 phase="done",
                 promoted=promoted,
                 checkpoint_version=version,
-                message=_verdict(new, old, promoted),
+                message=_verdict(by, new, old, promoted, cv_folds),
             )
         except Exception as exc:  # the job row must say what happened
             log.exception("meta-training job %s failed", job_id)
@@ -206,7 +251,15 @@ class JobRunner:
         return Path(user_data_dir("fewlat")) / "checkpoints"
 
 
-def _verdict(new: float | None, old: float | None, promoted: bool) -> str:
+def _verdict(by: str, new: float | None, old: float | None, promoted: bool, cv_folds: int) -> str:
     shown = {k: "n/a" if v is None else f"{v:.3f}" for k, v in (("new", new), ("old", old))}
     what = "promoted" if promoted else "kept the serving checkpoint"
-    return f"held-out ρ {shown['new']} vs serving {shown['old']}: {what}"
+    if by == "cv":
+        return f"{cv_folds}-fold cross-validated ρ {shown['new']} vs serving {shown['old']}: {what}"
+    note = (
+        " (the serving checkpoint has no cross-validated ρ; compared held-out ρ; "
+        "the new one records its CV ρ for the next job)"
+        if cv_folds
+        else ""
+    )
+    return f"held-out ρ {shown['new']} vs serving {shown['old']}: {what}{note}"

@@ -30,9 +30,32 @@ def test_a_job_without_pooled_data_fails_and_says_why(stub) -> None:
     assert done.state == "failed" and "no pooled data" in done.message
     assert done.finished_at_s >= done.started_at_s > 0 and not done.promoted
     with pytest.raises(grpc.RpcError) as info:
-        stub.StartMetaTrain(pb.StartMetaTrainRequest(cv_folds=4))
+        stub.StartMetaTrain(pb.StartMetaTrainRequest(cv_folds=1))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "cv_folds" in info.value.details()
+    assert "cv_folds" in info.value.details() and ">= 2 device folds" in info.value.details()
+
+
+def test_held_out_and_cv_scores_read_the_checkpoint_metrics() -> None:
+    from fewlat.meta.predictor import load_checkpoint
+    from fewlat.service.handlers._jobs import cv_score, held_out_score
+
+    shipped = load_checkpoint()
+    score = held_out_score(shipped)
+    assert score is not None and 0.5 < score < 1.0  # a real checkpoint has held-out metrics
+    assert cv_score(shipped) is None  # the shipped one records no CV
+
+
+@pytest.mark.slow
+def test_a_job_promotes_by_cross_validated_rho_and_records_it(tmp_path) -> None:
+    with Server(settings_for(tmp_path, train_data=[str(MEASURED)])) as server:
+        stub = stub_for(server.address)
+        job = stub.StartMetaTrain(pb.StartMetaTrainRequest(steps=4, seed=1, cv_folds=2))
+        done = _finished(stub, job.id, 3600)
+        assert done.state == "succeeded", done.message
+        assert "has no cross-validated ρ" in done.message  # the shipped one has none
+        record = {c.version: c for c in server.store.checkpoints()}[done.checkpoint_version]
+        cv = record.metrics["cv"]
+        assert cv["folds"] == 2 and 0.0 < cv["spearman"] <= 1.0 and cv["spaces"]
 
 
 @pytest.mark.slow

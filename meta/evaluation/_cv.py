@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from fewlat.hwdesc import build_suite
-from fewlat.meta.evaluation import DeviceRun, evaluate
+from fewlat.meta.evaluation._evaluate import DeviceRun, evaluate
 from fewlat.meta.predictor import (
     GraphCache,
     MetaPredictor,
@@ -30,7 +32,7 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["cross_validate", "fold_models", "folds_of"]
+__all__ = ["cross_validate", "cv_spearman", "fold_models", "folds_of"]
 
 
 def folds_of(devices: Sequence[str], folds: int) -> list[list[str]]:
@@ -159,3 +161,44 @@ def cross_validate(
         rows += [{**r, "fold": i} for r in fold_rows]
         runs += fold_runs
     return rows, runs
+
+
+def cv_spearman(
+    recipe: MetaPredictor,
+    tables: Mapping[str, LatencyTable],
+    folds: int,
+    *,
+    fold_dir: Path,
+    shots: Sequence[int] = (3, 5, 10),
+    steps: int | None = None,
+    on_progress: Callable[[str, int, int, float], None] | None = None,
+) -> dict:
+    """Cross-validated mean Spearman ρ of ``recipe`` on every device of ``tables``.
+
+    Each space's devices are scored by the fold models that never saw them
+    (:func:`cross_validate`, the tables serving as both training pool and
+    evaluation table).
+
+    Returns:
+        ``{"folds", "shots", "spearman": mean over spaces, "spaces": {space:
+        {"spearman": mean over devices and K, "devices": count}}}``; spaces whose
+        devices could not be scored are left out, and ``spearman`` is None when
+        none could.
+    """
+    spaces = {}
+    for space in recipe.suites_:
+        table = tables.get(space)
+        if table is None:
+            continue
+        rows, _ = cross_validate(
+            recipe, tables, table, list(table.devices), folds, shots,
+            fold_dir=fold_dir, steps=steps, on_progress=on_progress,
+        )  # fmt: skip
+        mine = [r["spearman"] for r in rows if r["method"] == "fewlat"]
+        if mine:
+            spaces[space] = {
+                "spearman": float(np.mean(mine)),
+                "devices": len({r["device"] for r in rows}),
+            }
+    overall = float(np.mean([s["spearman"] for s in spaces.values()])) if spaces else None
+    return {"folds": folds, "shots": list(shots), "spearman": overall, "spaces": spaces}
