@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
@@ -69,11 +70,44 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class _LineProgress(Progress):
+    """The progress of a command whose stderr is a log, not a terminal: one plain line
+    each time a task passes another tenth, instead of a redrawn bar."""
+
+    def __init__(self) -> None:
+        super().__init__(disable=True)
+        self._tenths: dict[TaskID, int] = {}
+
+    def update(self, task_id: TaskID, **fields: Any) -> None:
+        super().update(task_id, **fields)
+        self._report(task_id)
+
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._report(task_id)
+
+    def _report(self, task_id: TaskID) -> None:
+        task = self._tasks[task_id]
+        if not task.total:
+            return
+        tenth = int(10 * min(task.completed / task.total, 1.0))
+        if tenth > self._tenths.get(task_id, 0):
+            self._tenths[task_id] = tenth
+            note = task.fields.get("note", "")
+            print(
+                f"{task.description}: {10 * tenth}% ({task.completed:g}/{task.total:g}) {note}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def progress_bar() -> Progress:
     """The rich progress bar of every long command, drawn on stderr so stdout stays clean
-    for CSV and JSON. It is erased when done, so an error stays one line, and left out
-    when stderr is not a terminal (logs, tests)."""
+    for CSV and JSON. It is erased when done, so an error stays one line. When stderr is
+    not a terminal (a log, nohup, a test), a plain line per tenth of each task instead."""
     console = Console(stderr=True)
+    if not console.is_terminal:
+        return _LineProgress()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -82,7 +116,6 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
     )
 
 
