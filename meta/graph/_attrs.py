@@ -36,25 +36,32 @@ _AXIS_OPS = frozenset(
 )
 
 
+_A = onnx.AttributeProto
+_INT, _FLOAT, _STRING, _TENSOR = _A.INT, _A.FLOAT, _A.STRING, _A.TENSOR
+_INTS, _FLOATS, _STRINGS = _A.INTS, _A.FLOATS, _A.STRINGS
+
+
 def raw_attrs(node: onnx.NodeProto) -> dict[str, Any]:
     """Decode plain attributes (ints, floats, strings and their lists); skip tensors/graphs."""
+    # protobuf already hands back Python ints and floats: no int()/float() per value;
+    # a slice of a repeated field is a list, made faster than by iterating the field
     out: dict[str, Any] = {}
     for attr in node.attribute:
         t = attr.type
-        if t == onnx.AttributeProto.INT:
-            out[attr.name] = int(attr.i)
-        elif t == onnx.AttributeProto.FLOAT:
-            out[attr.name] = float(attr.f)
-        elif t == onnx.AttributeProto.STRING:
+        if t == _INTS:
+            out[attr.name] = tuple(attr.ints[:])
+        elif t == _INT:
+            out[attr.name] = attr.i
+        elif t == _FLOAT:
+            out[attr.name] = attr.f
+        elif t == _STRING:
             out[attr.name] = attr.s.decode("utf-8", "replace")
-        elif t == onnx.AttributeProto.INTS:
-            out[attr.name] = tuple(int(v) for v in attr.ints)
-        elif t == onnx.AttributeProto.FLOATS:
-            out[attr.name] = tuple(float(v) for v in attr.floats)
-        elif t == onnx.AttributeProto.STRINGS:
+        elif t == _FLOATS:
+            out[attr.name] = tuple(attr.floats[:])
+        elif t == _STRINGS:
             out[attr.name] = tuple(s.decode("utf-8", "replace") for s in attr.strings)
-        elif t == onnx.AttributeProto.TENSOR and attr.name == "value":
-            out["value_dims"] = tuple(int(d) for d in attr.t.dims)
+        elif t == _TENSOR and attr.name == "value":
+            out["value_dims"] = tuple(attr.t.dims[:])
     return out
 
 
@@ -110,20 +117,28 @@ def normalize_attrs(
     non-negative ``axis`` when the input rank is known; ``Gemm`` gets ``transA``,
     ``transB``, ``alpha``, ``beta``; other plain attributes pass through.
     """
-    attrs = raw_attrs(node)
-    op = node.op_type
+    return _normalize(node.op_type, raw_attrs(node), in_shape, weight_shape)
+
+
+def _normalize(
+    op: str,
+    attrs: dict[str, Any],
+    in_shape: Sequence[int] | None,
+    weight_shape: Sequence[int] | None,
+) -> dict[str, AttrValue]:
+    """:func:`normalize_attrs` of already decoded attributes (``attrs`` is updated in place)."""
     if op in _WINDOW_OPS:
         geom = spatial_geometry(op, attrs, in_shape, weight_shape)
-        for key in ("kernel_shape", "strides", "dilations", "pads", "auto_pad"):
+        for key in _WINDOW_KEYS:
             attrs.pop(key, None)
         if geom is not None:
             attrs.update(geom)
-        if op in ("Conv", "ConvTranspose", "ConvInteger", "QLinearConv"):
-            attrs.setdefault("group", 1)
-        if op == "AveragePool":
-            attrs.setdefault("count_include_pad", 0)
-        if op in ("MaxPool", "AveragePool"):
-            attrs.setdefault("ceil_mode", 0)
+        if op in _GROUP_OPS and "group" not in attrs:
+            attrs["group"] = 1
+        if op == "AveragePool" and "count_include_pad" not in attrs:
+            attrs["count_include_pad"] = 0
+        if (op == "MaxPool" or op == "AveragePool") and "ceil_mode" not in attrs:
+            attrs["ceil_mode"] = 0
     elif op == "Gemm":
         attrs.setdefault("transA", 0)
         attrs.setdefault("transB", 0)
@@ -142,6 +157,10 @@ def normalize_attrs(
     elif op == "Transpose" and "perm" not in attrs and in_shape is not None:
         attrs["perm"] = tuple(reversed(range(len(in_shape))))
     return attrs
+
+
+_WINDOW_KEYS = ("kernel_shape", "strides", "dilations", "pads", "auto_pad")
+_GROUP_OPS = frozenset({"Conv", "ConvTranspose", "ConvInteger", "QLinearConv"})
 
 
 @cache

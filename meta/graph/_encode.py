@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from itertools import filterfalse
 from math import prod
 
 import onnx
@@ -13,7 +15,7 @@ from fewlat.exceptions import (
     UnsupportedModelError,
     invalid_parameter,
 )
-from fewlat.meta.graph._attrs import dtype_size_bytes, normalize_attrs
+from fewlat.meta.graph._attrs import _normalize, dtype_size_bytes, raw_attrs
 from fewlat.meta.graph._costs import node_macs_flops
 from fewlat.meta.graph._load import (
     DEFAULT_MAX_BYTES,
@@ -22,7 +24,7 @@ from fewlat.meta.graph._load import (
     load_model,
 )
 from fewlat.meta.graph._model_graph import ModelGraph, Node, Shape
-from fewlat.meta.graph._shapes import infer_tensor_shapes
+from fewlat.meta.graph._shapes import _infer_tensor_shapes
 from fewlat.meta.graph._topology import longest_path_lengths, node_views, topological_order
 
 __all__ = ["encode"]
@@ -84,78 +86,97 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
 
     nodes = node_views(graph)
     order = topological_order(nodes, [*init_names, *shapes_in])
-    shapes, elem_types = infer_tensor_shapes(proto, nodes, order, shapes_in)
+    raw: dict[int, dict] = {}  # attributes the shape rules decoded, by id(view)
+    shapes, elem_types = _infer_tensor_shapes(proto, nodes, order, shapes_in, raw)
 
-    size_of: dict[str, int] = {}
-
-    def nbytes(name: str) -> int:
-        size = size_of.get(name)
-        if size is None:
-            shape = shapes.get(name)
-            size = 0 if shape is None else prod(shape) * dtype_size_bytes(elem_types.get(name, 1))
-            size_of[name] = size
-        return size
+    # bytes of every tensor (0 when its shape is unknown), each computed once
+    size = dtype_size_bytes
+    types_get = elem_types.get
+    size_of: defaultdict[str, int] = defaultdict(int)
+    for tensor, shape in shapes.items():
+        size_of[tensor] = prod(shape) * size(types_get(tensor, 1))
+    nbytes = size_of.__getitem__
+    get = shapes.get
 
     constant = set(init_names)
+    in_constant = constant.__contains__
     producer: dict[str, int] = {}
+    producer_get = producer.get
     out_nodes: list[Node] = []
     preds: list[list[int]] = []
     edges: dict[tuple[int, int], int] = {}
     weight_names: set[str] = set()
     activation = dict.fromkeys(shapes_in)
     unknown = 0
+    weight_types = _WEIGHT_TYPES
+    operand_ops = _OPERAND_OPS
+    raw_pop = raw.pop
 
     for idx in order:
         node = nodes[idx]
-        op = node.op_type
-        ins = [i for i in node.input if i]
-        if _is_constant(op, ins, constant, shapes):
-            constant.update(o for o in node.output if o)
+        op, domain, name, node_in, node_out, node_proto = node
+        ins = [i for i in node_in if i] if "" in node_in else node_in
+        # constant: its outputs are fixed before any input arrives (no data input, as
+        # Constant and RandomNormal; only constant inputs; or the Shape/Size of a known shape)
+        if not ins or constant.issuperset(ins) or (op in _SHAPE_OPS and ins[0] in shapes):
+            constant.update([o for o in node_out if o])
             continue
-        data_inputs = tuple(i for i in ins if i not in constant)
-        weights = (
-            []
-            if op in _OPERAND_OPS
-            else [i for i in ins if i in constant and elem_types.get(i, 1) in _WEIGHT_TYPES]
+        if constant.isdisjoint(ins):
+            data_inputs = tuple(ins)
+            weights = []
+        else:
+            data_inputs = tuple(filterfalse(in_constant, ins))
+            if op in operand_ops:
+                weights = []
+            else:
+                weights = [i for i in ins if i in constant and types_get(i, 1) in weight_types]
+        outs = tuple([o for o in node_out if o]) if "" in node_out else tuple(node_out)
+        in_shapes = (
+            [get(i) if i else None for i in node_in] if ins is not node_in else [*map(get, ins)]
         )
-        outs = tuple(o for o in node.output if o)
-        in_shapes = [shapes.get(i) if i else None for i in node.input]
-        out_shapes = tuple(shapes.get(o) for o in outs)
+        out_shapes = tuple(map(get, outs))
         unknown += out_shapes.count(None)
-        attrs = normalize_attrs(
-            node.proto,
+        attrs = raw_pop(id(node), None)
+        attrs = _normalize(
+            op,
+            raw_attrs(node_proto) if attrs is None else attrs,
             in_shapes[0] if in_shapes else None,
             in_shapes[1] if len(in_shapes) > 1 else None,
         )
         macs, flops = node_macs_flops(op, attrs, in_shapes, out_shapes)
         me = len(out_nodes)
         my_preds: list[int] = []
-        for name in data_inputs:
-            src = producer.get(name)
-            if src is not None and (src, me) not in edges:
-                edges[(src, me)] = nbytes(name)
+        for tensor in data_inputs:
+            src = producer_get(tensor)
+            if src is not None and src not in my_preds:  # i.e. (src, me) not in edges
+                edges[(src, me)] = nbytes(tensor)
                 my_preds.append(src)
         preds.append(my_preds)
         for o in outs:
             producer[o] = me
             activation[o] = None
-        weight_names.update(weights)
-        weight_shapes = tuple(shapes.get(w, ()) for w in weights)
+        if weights:
+            weight_names.update(weights)
+            weight_shapes = tuple([get(w, ()) for w in weights])
+            params = sum(map(prod, weight_shapes))
+        else:
+            weight_shapes = ()
+            params = 0
         out_nodes.append(
-            Node(
-                name=node.name or f"{op}_{idx}",
-                op=op if node.domain in ("", "ai.onnx") else f"{node.domain}.{op}",
-                attrs=attrs,
-                inputs=data_inputs,
-                outputs=outs,
-                input_shapes=tuple(shapes.get(i) for i in data_inputs),
-                output_shapes=out_shapes,
-                weight_shapes=weight_shapes,
-                macs=macs,
-                flops=flops,
-                params=sum(prod(w) for w in weight_shapes),
-                bytes_read=sum(nbytes(i) for i in ins),
-                bytes_written=sum(nbytes(o) for o in outs),
+            Node(  # positional (faster than keywords), in field order
+                name or f"{op}_{idx}",  # name
+                op if domain in ("", "ai.onnx") else f"{domain}.{op}",  # op
+                attrs,
+                data_inputs,  # inputs
+                outs,  # outputs
+                tuple(map(get, data_inputs)),  # input_shapes
+                out_shapes,  # output_shapes
+                weight_shapes,
+                macs,
+                flops,
+                params,
+                sum(map(nbytes, ins)),  # bytes_read
+                sum(map(nbytes, outs)),  # bytes_written
             )
         )
 
@@ -169,23 +190,17 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
         edges=tuple(edges),
         edge_bytes=tuple(edges.values()),
         inputs=shapes_in,
-        outputs={vi.name: shapes.get(vi.name) for vi in graph.output},
-        macs=sum(n.macs for n in out_nodes),
-        flops=sum(n.flops for n in out_nodes),
-        params=sum(prod(shapes.get(w, ())) for w in weight_names),
-        activation_bytes=sum(nbytes(a) for a in activation),
+        outputs={vi.name: get(vi.name) for vi in graph.output},
+        macs=sum([n.macs for n in out_nodes]),
+        flops=sum([n.flops for n in out_nodes]),
+        params=sum([prod(get(w, ())) for w in weight_names]),
+        activation_bytes=sum(map(nbytes, activation)),
         depth=max(depth),
         unknown_shapes=unknown,
     )
 
 
-def _is_constant(op: str, ins: list[str], constant: set[str], shapes: Mapping[str, Shape]) -> bool:
-    """Whether the node's outputs are fixed before any input arrives."""
-    if not ins:
-        return True  # Constant, RandomNormal …: no data input
-    if all(i in constant for i in ins):
-        return True
-    return op in ("Shape", "Size") and ins[0] in shapes
+_SHAPE_OPS = frozenset({"Shape", "Size"})
 
 
 def _resolve_input_shapes(

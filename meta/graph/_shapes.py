@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
+from typing import Any
 
 import numpy as np
 import onnx
@@ -36,6 +37,7 @@ __all__ = ["infer_tensor_shapes"]
 
 #: tensors up to this many elements keep their values for data propagation
 _SMALL_TENSOR = 4096
+_STRING = onnx.TensorProto.STRING
 
 _SAME_SHAPE = frozenset(
     {
@@ -126,17 +128,33 @@ def infer_tensor_shapes(
     Returns:
         ``(shapes, elem_types)`` keyed by tensor name.
     """
+    return _infer_tensor_shapes(model, nodes, order, input_shapes, None)
+
+
+def _infer_tensor_shapes(
+    model: onnx.ModelProto,
+    nodes: Sequence[NodeView],
+    order: Sequence[int],
+    input_shapes: dict[str, Shape],
+    raw: dict[int, dict[str, Any]] | None,
+) -> tuple[dict[str, Shape], dict[str, int]]:
+    """:func:`infer_tensor_shapes`; ``raw`` collects, by ``id(view)``, the attributes
+    the shape rules decoded, for the caller to reuse."""
     shapes, elem_types, consts = seed_shapes(model, nodes, input_shapes)
     ordered = [nodes[i] for i in order]
-    propagate(ordered, shapes, elem_types, consts, {}, guess=False)
-    if all(o in shapes for node in ordered for o in node.output if o):
+    # initializer dims are ints; so are the input shapes _encode resolves
+    normalized = all(
+        type(s) is tuple and all(type(d) is int for d in s) for s in input_shapes.values()
+    )
+    _, complete = _propagate(ordered, shapes, elem_types, consts, {}, False, raw, normalized)
+    if complete:
         return shapes, elem_types
 
     declared = {vi.name: vi for vi in model.graph.value_info}
     stripped = _stripped_copy(model, order, input_shapes)
     for _ in range(3):
         _collect(_run_onnx_inference(stripped), shapes, elem_types)
-        added = propagate(ordered, shapes, elem_types, consts, declared, guess=True)
+        added, _ = _propagate(ordered, shapes, elem_types, consts, declared, True, raw, normalized)
         if not added:
             break
         stripped.graph.value_info.extend(
@@ -153,10 +171,13 @@ def seed_shapes(
     shapes: dict[str, Shape] = {}
     elem_types: dict[str, int] = {}
     consts = _LazyConstants()
+    small = consts._protos
     for t in model.graph.initializer:
-        shapes[t.name] = tuple(t.dims)
-        elem_types[t.name] = t.data_type
-        consts.add(t.name, t)
+        name, dims, dtype = t.name, tuple(t.dims[:]), t.data_type
+        shapes[name] = dims
+        elem_types[name] = dtype
+        if prod(dims) <= _SMALL_TENSOR and dtype != _STRING:  # as _LazyConstants.add
+            small[name] = t
     for vi in model.graph.input:
         if vi.name in input_shapes:
             shapes[vi.name] = input_shapes[vi.name]
@@ -304,16 +325,61 @@ def propagate(
     With ``guess``, also use ``declared`` value_info and let an op that neither
     onnx nor fewlat knows keep its single data input's shape.
     """
+    return _propagate(nodes, shapes, elem_types, consts, declared, guess, None)[0]
+
+
+def _propagate(
+    nodes: Sequence[NodeView],
+    shapes: dict[str, Shape],
+    elem_types: dict[str, int],
+    consts: _LazyConstants,
+    declared: dict[str, onnx.ValueInfoProto],
+    guess: bool,
+    raw: dict[int, dict[str, Any]] | None,
+    normalized: bool = False,
+) -> tuple[list[str], bool]:
+    """:func:`propagate`, and whether every output of ``nodes`` has a shape afterwards.
+
+    ``raw``: where to keep each node's decoded attributes (by ``id(view)``), so
+    that they are decoded once for all passes and for the caller.
+    ``normalized``: every shape in ``shapes`` is a tuple of ints (as ``propagate``
+    itself stores them).
+    """
     added: list[str] = []
+    missing: list[str] = []
+    if raw is None:
+        raw = {}
+    get = shapes.get
+    types_get = elem_types.get
+    kinds = _KIND
     for node in nodes:
-        outs = [o for o in node.output if o]
-        if not outs or all(o in shapes for o in outs):
-            continue
-        ins = [shapes.get(i) if i else None for i in node.input]
-        try:
-            result = _rule(node.proto, ins, consts)
-        except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError):
-            result = None
+        op, _, _, node_in, node_out, _ = node
+        if len(node_out) == 1:  # the common case, without the lists below
+            if not node_out[0] or node_out[0] in shapes:
+                continue
+            outs = node_out
+        else:
+            outs = [o for o in node_out if o]
+            if not outs:
+                continue
+            for o in outs:
+                if o not in shapes:
+                    break
+            else:
+                continue
+        ins = [get(i) if i else None for i in node_in] if "" in node_in else [*map(get, node_in)]
+        kind = kinds.get(op)
+        if kind == 1:  # same shape as the first input (what _rule does, without a call)
+            x = ins[0] if ins else None
+            result = [x] if x is not None else None
+        elif kind == 2 and normalized and _all_same(ins):  # equal shapes broadcast to it
+            result = [ins[0]]
+        else:
+            kind = 0
+            try:
+                result = _rule(node, ins, consts, raw)
+            except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError):
+                result = None
         for k, name in enumerate(outs):
             if name in shapes:
                 continue
@@ -321,21 +387,60 @@ def propagate(
             if shape is None and guess and name in declared:
                 shape = _static_shape(declared[name])
             if shape is None and guess and len(outs) == 1 and _unknown_op(node):
-                data_ins = [
-                    s for i, s in zip(node.input, ins, strict=False) if i and i not in consts
-                ]
+                data_ins = [s for i, s in zip(node_in, ins, strict=False) if i and i not in consts]
                 if len(data_ins) == 1 and data_ins[0] is not None:
                     shape = data_ins[0]  # unknown op: assume it keeps the shape
             if shape is not None:
-                shapes[name] = tuple(int(d) for d in shape)
-                elem_types.setdefault(name, _output_elem_type(node, k, elem_types))
+                # an input's shape, as kinds 1 and 2 give, is already a tuple of ints
+                # when ``normalized``
+                shapes[name] = shape if kind and normalized else tuple(map(int, shape))
+                if name not in elem_types:
+                    if op in _SPECIAL_TYPE_OPS:
+                        elem_types[name] = _output_elem_type(node, k, elem_types)
+                    else:  # _output_elem_type's last case: the first input's type
+                        data = node_in[0] if node_in and node_in[0] else _first(node_in)
+                        elem_types[name] = types_get(data, _FLOAT) if data else _FLOAT
                 added.append(name)
-    return added
+            else:
+                missing.append(name)
+    return added, all(name in shapes for name in missing)
+
+
+def _first(names: list[str]) -> str | None:
+    return next((i for i in names if i), None)
+
+
+#: ops that _rule handles without attributes: 1 = output shape of input 0, 2 = broadcast
+_KIND: dict[str, int] = {
+    **dict.fromkeys(_SAME_SHAPE - {"Dropout"}, 1),
+    **dict.fromkeys(_BROADCAST, 2),
+}
+_MAX_SAFE = 2**62
+
+
+def _all_same(ins: list[Shape | None]) -> bool:
+    """Whether ``ins`` are one shape that ``np.broadcast_shapes`` returns unchanged
+    (rank <= 32, positive dims, size well inside int64; else numpy decides)."""
+    x = ins[0] if ins else None
+    if x is None or len(x) > 32 or (x and (min(x) <= 0 or prod(x) >= _MAX_SAFE)):
+        return False
+    return ins.count(x) == len(ins)
 
 
 _BOOL_OUT = frozenset(
     {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "Not"}
 )
+#: ops whose output type is not simply that of their first non-empty input
+_SPECIAL_TYPE_OPS = _BOOL_OUT | {
+    "Dropout",
+    "Shape",
+    "Size",
+    "Cast",
+    "Constant",
+    "ConstantOfShape",
+    "Where",
+}
+_FLOAT = onnx.TensorProto.FLOAT
 
 
 def _output_elem_type(node: NodeView, k: int, elem_types: dict[str, int]) -> int:
@@ -366,7 +471,10 @@ def _unknown_op(node: NodeView) -> bool:
 
 
 def _rule(
-    node: onnx.NodeProto, ins: list[Shape | None], consts: _LazyConstants
+    node: NodeView,
+    ins: list[Shape | None],
+    consts: _LazyConstants,
+    raw: dict[int, dict[str, Any]],
 ) -> list[Shape | None] | None:
     op = node.op_type
     x = ins[0] if ins else None
@@ -378,7 +486,9 @@ def _rule(
         if any(s is None for s in ins):
             return None
         return [tuple(np.broadcast_shapes(*ins))]
-    attrs = raw_attrs(node)
+    attrs = raw.get(id(node))
+    if attrs is None:
+        attrs = raw[id(node)] = raw_attrs(node.proto)
     if op == "Constant":
         return [attrs["value_dims"]] if "value_dims" in attrs else None
     if op == "ConstantOfShape":

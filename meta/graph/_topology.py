@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 import onnx
@@ -31,9 +33,21 @@ def node_views(graph: onnx.GraphProto) -> list[NodeView]:
         InvalidModelError: a name is not text (protobuf hands back ``bytes`` for
             invalid UTF-8 in a proto2 string).
     """
+    # tuple.__new__ is what NodeView(...) does, without its Python-level __new__;
+    # a slice of a repeated field is a new list, made faster than by list()
+    new = tuple.__new__
     views = [
-        NodeView(n.op_type, n.domain, n.name, list(n.input), list(n.output), n) for n in graph.node
+        new(NodeView, (n.op_type, n.domain, n.name, n.input[:], n.output[:], n)) for n in graph.node
     ]
+    try:  # fast check of every text: join raises on the bytes of a bad string
+        for field in (0, 1, 2):
+            "".join(map(itemgetter(field), views))
+        for field in (3, 4):
+            "".join(chain.from_iterable(map(itemgetter(field), views)))
+    except TypeError:
+        pass  # find the node, below
+    else:
+        return views
     for i, v in enumerate(views):
         texts = (v.op_type, v.domain, v.name, *v.input, *v.output)
         if not all(type(t) is str for t in texts):
@@ -76,17 +90,16 @@ def topological_order(nodes: Sequence[NodeView], sources: Iterable[str]) -> list
     consumers: list[list[int]] = [[] for _ in nodes]
     pending = [0] * len(nodes)
     for i, node in enumerate(nodes):
-        deps = set()
-        for name in node.input:
-            if not name or name in available:
-                continue
-            src = producer.get(name)
-            if src is None:
-                raise InvalidModelError(
-                    f"{_label(node, i)} reads tensor {name!r}, which no node, initializer"
-                    " or graph input produces."
-                )
-            deps.add(src)
+        try:  # the same set, built in the same order, as one add per input
+            deps = {producer[name] for name in node.input if name and name not in available}
+        except KeyError:
+            for name in node.input:
+                if name and name not in available and name not in producer:
+                    raise InvalidModelError(
+                        f"{_label(node, i)} reads tensor {name!r}, which no node, initializer"
+                        " or graph input produces."
+                    ) from None
+            raise
         pending[i] = len(deps)
         for src in deps:
             consumers[src].append(i)
@@ -117,5 +130,5 @@ def longest_path_lengths(preds: Sequence[Sequence[int]]) -> list[int]:
     """
     depth = [0] * len(preds)
     for i, ps in enumerate(preds):
-        depth[i] = 1 + max((depth[p] for p in ps), default=0)
+        depth[i] = 1 + max(map(depth.__getitem__, ps), default=0)
     return depth

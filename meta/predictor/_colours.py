@@ -99,29 +99,65 @@ class ColourIndex:
         """
         x = data.x.numpy().copy()
         x[:, _UNUSED_COLUMNS] = 0.0
-        colour = [self._row(self._x_rows, self._x, row) for row in x]
+        colour = self._rows(self._x_rows, self._x, x)
         edge_index = data.edge_index.numpy()
-        edge_rows = [self._row(self._e_rows, self._e, r) for r in data.edge_attr.numpy()]
+        edge_rows = self._rows(self._e_rows, self._e, data.edge_attr.numpy())
         incoming: list[list[tuple[int, int]]] = [[] for _ in colour]
-        for k, (s, t) in enumerate(edge_index.T.tolist()):
-            incoming[t].append((edge_rows[k], s))
+        if edge_index.ndim == 2 and edge_index.shape == (2, len(edge_rows)):
+            for e, s, t in zip(edge_rows, *edge_index.tolist(), strict=True):
+                incoming[t].append((e, s))
+        else:
+            for k, (s, t) in enumerate(edge_index.T.tolist()):
+                incoming[t].append((edge_rows[k], s))
         for level in range(self.levels):
             keys, self_ids = self._keys[level], self._self[level]
+            src, dst, edges = self._src[level], self._dst[level], self._edge[level]
+            keys_get = keys.get
             nxt = []
-            for i, own in enumerate(colour):
-                nbrs = tuple(sorted((e, colour[j]) for e, j in incoming[i]))
+            for own, inc in zip(colour, incoming, strict=True):
+                n_in = len(inc)
+                if n_in == 2:  # the common case: sorted() of two pairs, spelled out
+                    (e, j), (e2, j2) = inc
+                    a, b = (e, colour[j]), (e2, colour[j2])
+                    nbrs = (a, b) if a <= b else (b, a)
+                elif n_in > 2:
+                    nbrs = tuple(sorted([(e, colour[j]) for e, j in inc]))
+                elif n_in:
+                    e, j = inc[0]
+                    nbrs = ((e, colour[j]),)
+                else:
+                    nbrs = ()
                 key = (own, nbrs)
-                found = keys.get(key)
+                found = keys_get(key)
                 if found is None:
                     found = keys[key] = len(self_ids)
                     self_ids.append(own)
                     for e, j in nbrs:
-                        self._src[level].append(j)
-                        self._dst[level].append(found)
-                        self._edge[level].append(e)
+                        src.append(j)
+                        dst.append(found)
+                        edges.append(e)
                 nxt.append(found)
             colour = nxt
         return np.unique(np.asarray(colour, dtype=np.int64), return_counts=True)
+
+    def _rows(
+        self, table: dict[bytes, int], rows: list[np.ndarray], block: np.ndarray
+    ) -> list[int]:
+        """:meth:`_row` of every row of ``block`` (sliced from one ``tobytes``)."""
+        if block.ndim != 2 or not block.flags.c_contiguous:
+            return [self._row(table, rows, row) for row in block]
+        data = block.tobytes()
+        width = block.shape[1] * block.itemsize
+        out = []
+        get = table.get
+        for i in range(block.shape[0]):
+            key = data[i * width : (i + 1) * width]
+            found = get(key)
+            if found is None:
+                found = table[key] = len(rows)
+                rows.append(block[i])
+            out.append(found)
+        return out
 
     @classmethod
     def from_arrays(cls, arrays: ColourArrays) -> ColourIndex:
