@@ -16,7 +16,7 @@ every tensor of node states is ``[D, U, H]`` for D devices and U colours.
   With ``op_prices`` the device also prices each kind of node: a node's cost
   is multiplied by ``exp(head_k)`` for its op (and once more if depthwise).
   These are the head's other entries, so few shots can say "average pooling
-  is slow here" directly (on NB201 at batch 256 a pool costs a third of a
+  is slow here" directly (on NB201 at batch 256 a pool costs a seventh of a
   3×3 conv on a 2080 Ti and three quarters of one on a Titan X, and per-op
   costs fit those tables at ρ ≥ 0.997).
   ``pooled``: ``log S = mean-pooled h · w_d + b_d``.
