@@ -17,8 +17,11 @@ def _pair(y_ms: ArrayLike, p_ms: ArrayLike, owner: str) -> tuple[np.ndarray, np.
         raise invalid_parameter(
             "p_ms", owner, f"as long as y_ms ({y.size}), with at least 2 values", p.size
         )
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(p))):
-        raise invalid_parameter("y_ms", owner, "finite values (drop unmeasured cells first)", "NaN")
+    for name, values in (("y_ms", y), ("p_ms", p)):
+        if not np.all(np.isfinite(values)):
+            raise invalid_parameter(
+                name, owner, "finite values (drop unmeasured cells first)", "NaN or inf"
+            )
     return y, p
 
 

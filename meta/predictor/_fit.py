@@ -219,6 +219,7 @@ def meta_train(
             for space in names
         },
         "excluded_devices": sorted(excluded),
+        "skipped_steps": trainer.skipped_steps,
         "calibration_devices": sorted(held),
         "metrics": {"held_out_calibration_devices": metrics},
     }

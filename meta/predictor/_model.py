@@ -40,6 +40,7 @@ from fewlat.meta.predictor._graphset import BASE_QUANTITIES, OP_GROUPS, TorchCol
 __all__ = ["LatencyGNN", "ModelConfig"]
 
 READOUTS = ("additive", "pooled")
+_MAX_LOG_PRICE = 30.0
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,12 @@ class LatencyGNN(nn.Module):
             efficiency = F.softplus(self.resource(h)).view(len(h), n_base, -1)
             amounts = (efficiency * base[:, :n_base].unsqueeze(-1)).reshape(len(h), -1)
             prices = self.config.resources * n_base
-            cost = amounts @ head[:prices].exp()
+            # log prices are clamped to ±_MAX_LOG_PRICE (a factor of ~1e13), far beyond
+            # any real device, so that one wild inner-loop step cannot overflow float32
+            cost = amounts @ head[:prices].clamp(-_MAX_LOG_PRICE, _MAX_LOG_PRICE).exp()
             if self.config.op_prices:
-                cost = cost * torch.exp(base[:, n_base:] @ head[prices:])
+                kind = (base[:, n_base:] @ head[prices:]).clamp(-_MAX_LOG_PRICE, _MAX_LOG_PRICE)
+                cost = cost * kind.exp()
             return cost
         return h @ head[:-1] + head[-1]
 

@@ -141,6 +141,7 @@ class Trainer:
             [*self.model.parameters(), self.log_damping], lr=config.lr
         )
         self.step = 0
+        self.skipped_steps = 0  # steps whose loss or gradient was not finite (not applied)
         self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
 
     def use(self, data: Sequence[SpaceData]) -> None:
@@ -229,9 +230,15 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss = self.episode_loss(episode)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_([*self.model.parameters(), self.log_damping], 5.0)
-                self.optimizer.step()
-                loss_value = float(loss.detach())
+                params = [*self.model.parameters(), self.log_damping]
+                norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
+                # a step whose loss or gradient is not finite (an inner-loop solve that
+                # blew up on an odd episode) is skipped: one NaN would poison every weight
+                if torch.isfinite(loss) and torch.isfinite(norm):
+                    self.optimizer.step()
+                    loss_value = float(loss.detach())
+                else:
+                    self.skipped_steps += 1
             self.step += 1
             if on_step is not None:
                 on_step(self.step, loss_value)

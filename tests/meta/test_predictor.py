@@ -181,3 +181,24 @@ def test_devices_measured_by_fewlat_run_onnx_and_others_the_eager_model(trained)
     onnx_ms = meta.adapt({"nb201": timings}).predict_archs("nb201", [arch]).latency_ms
     eager_ms = meta.adapt({"nb201": timings}, eager=True).predict_archs("nb201", [arch]).latency_ms
     assert eager_ms[0] != pytest.approx(onnx_ms[0])
+
+
+def test_a_step_with_a_non_finite_loss_is_skipped_not_applied(monkeypatch):
+    from fewlat.meta.predictor import GraphCache
+    from fewlat.meta.predictor._train import SpaceData, Trainer
+
+    table = read_pool([MEASURED], "nb201")
+    suite = tuple(e["arch"] for e in build_suite(table, size=3).to_dict()["entries"])
+    data = [SpaceData(table, suite, 0, tuple(table.devices))]
+    trainer = Trainer(replace(TINY, steps=2), data, 1, GraphCache(TINY.model.levels))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    real_loss = trainer.episode_loss
+    monkeypatch.setattr(trainer, "episode_loss", lambda e: real_loss(e) * float("nan"))
+    trainer.train(2)
+    assert trainer.step == 2 and trainer.skipped_steps == 2
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, before[k]), k  # nothing applied, nothing poisoned
+    monkeypatch.setattr(trainer, "episode_loss", real_loss)
+    trainer.train(3)
+    assert trainer.skipped_steps == 2
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
