@@ -1,18 +1,24 @@
-"""Ablations of the predictor's design on one fixed device split (quick, NB201).
+"""Ablations of the predictor's design on one fixed device split (quick).
 
-    python benchmarks/ablations.py [--steps 800] [--variants base,pooled,raw,no-meta,half-devices]
+    python benchmarks/ablations.py [--steps 800] [--spaces nb201,fbnet,ofa_mbv3]
+        [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices]
 
 Every variant is meta-trained on the same training devices (every fourth
 device name, sorted, is held out, in every space) and scored on the held-out
-NB201 devices, on 3000 random archs plus the suite, at K = 3 and 10:
+devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 10:
 
-* ``base``: the shipped recipe (ratio target, additive readout, meta-learned inner loop);
+* ``base``: the shipped recipe (ratio target, additive readout with op prices,
+  meta-learned inner loop);
+* ``no-op-prices``: the additive readout without the head's per-op prices;
 * ``pooled``: mean-pooled readout instead of the additive one;
 * ``raw``: log latency as the target instead of log(latency / anchor);
 * ``no-meta``: plain pooled training, then fine-tuning on the shots (``gnn-finetune``);
+* ``no-supernet``: suites without their anchor (the supernet, or the
+  largest arch): the first reference becomes the anchor, so the descriptor
+  and the ratio target never see the supernet, and K shots are K references;
 * ``half-devices``: half of the training devices (every other one).
 
-Writes ``benchmarks/results/ablations.json``.
+Writes ``benchmarks/results/ablations.json``: ``{variant: {space: {k3, k10}, steps, train_s}}``.
 """
 
 from __future__ import annotations
@@ -48,7 +54,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/help,data/measured")
     parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--variants", default="base,pooled,raw,no-meta,half-devices")
+    parser.add_argument("--spaces", default=",".join(SPACES))
+    parser.add_argument(
+        "--variants", default="base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ablations.json"))
     args = parser.parse_args()
     roots = args.data.split(",")
@@ -58,37 +67,50 @@ def main() -> None:
     kept = [d for d in names if d not in held]
     train = {s: t.select_devices([d for d in t.devices if d in kept]) for s, t in tables.items()}
     suites = [build_suite(t).to_dict() for t in train.values()]
-    nb201 = tables["nb201"]
-    suite_rows = {nb201.row_of(e["arch"]) for e in suites[0]["entries"]}
-    rng = np.random.default_rng(0)
-    rows = np.array(sorted(set(rng.choice(len(nb201), 3000, replace=False)) | suite_rows))
-    scored = _subset(nb201, rows)
+    scored = {}
+    for suite in suites:
+        if suite["space"] not in args.spaces.split(","):
+            continue
+        table = tables[suite["space"]]
+        suite_rows = {table.row_of(e["arch"]) for e in suite["entries"]}
+        rng = np.random.default_rng(0)
+        drawn = rng.choice(len(table), min(3000, len(table)), replace=False)
+        scored[suite["space"]] = _subset(table, np.array(sorted(set(drawn) | suite_rows)))
     cache = GraphCache(ModelConfig().levels)
     base = TrainConfig(steps=args.steps)
     variants = {
         "base": (base, ()),
+        "no-op-prices": (replace(base, model=replace(base.model, op_prices=False)), ()),
         "pooled": (replace(base, model=replace(base.model, readout="pooled")), ()),
         "raw": (replace(base, target="raw"), ()),
         "no-meta": (replace(base, inner_steps=0), ()),
         "half-devices": (base, tuple(kept[1::2])),
+        "no-supernet": (base, ()),
     }
+    no_anchor = [{**s, "entries": s["entries"][1:]} for s in suites]
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for name in args.variants.split(","):
         config, dropped = variants[name]
         start = time.perf_counter()
         meta = meta_train(
-            train, suites, config, exclude_devices=dropped, cache=cache, baseline=False
+            train,
+            no_anchor if name == "no-supernet" else suites,
+            config,
+            exclude_devices=dropped,
+            cache=cache,
+            baseline=False,
         )
         method = "fewlat"
         if config.inner_steps == 0:  # score the pooled network the way gnn-finetune adapts
             meta.baseline_, method = meta.model_, "gnn-finetune"
-        method_rows, _ = evaluate(meta, scored, [d for d in held if d in nb201.devices], [3, 10])
-        rho = mean_scores(method_rows, "spearman")[method]
-        error = mean_scores(method_rows, "mape")[method]
-        results[name] = {f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)} | {
-            "steps": args.steps,
-            "train_s": time.perf_counter() - start,
-        }
+        results[name] = {"steps": args.steps, "train_s": time.perf_counter() - start}
+        for space, table in scored.items():
+            method_rows, _ = evaluate(meta, table, [d for d in held if d in table.devices], [3, 10])
+            rho = mean_scores(method_rows, "spearman")[method]
+            error = mean_scores(method_rows, "mape")[method]
+            results[name][space] = {
+                f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)
+            }
         print(name, json.dumps(results[name]), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))
