@@ -584,8 +584,9 @@ class Client:
         Args:
             steps: training steps; 0 keeps the serving checkpoint's recipe (default: :obj:`0`).
             seed: training seed (default: :obj:`0`).
-            cv_folds: cross-validation folds deciding promotion; 0 = the server's
-                default (default: :obj:`0`).
+            cv_folds: device folds of the cross-validation deciding promotion (k >= 2,
+                each trains one more model); 0 compares the held-out ρ of the new and
+                the serving checkpoint instead (default: :obj:`0`).
 
         Raises:
             InvalidParameterError: a negative argument.
