@@ -589,7 +589,7 @@ class Client:
                 the serving checkpoint instead (default: :obj:`0`).
 
         Raises:
-            InvalidParameterError: a negative argument.
+            InvalidParameterError: a negative argument, or cv_folds of 1.
             AuthenticationError, PermissionDeniedError: the token is missing or not allowed.
             ServiceUnavailableError: the server cannot be reached.
         """
