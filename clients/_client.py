@@ -28,6 +28,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from fewlat._status import ERROR_METADATA, error_for_status
+from fewlat._wire import DEFAULT_ADDRESS, MAX_MESSAGE_BYTES
 from fewlat.clients._results import (
     CalibrationReport,
     DeviceInfo,
@@ -54,7 +55,7 @@ from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
 __all__ = ["DEFAULT_SERVER", "TOKEN_ENV", "Client"]
 
 #: where ``fewlat serve`` listens by default
-DEFAULT_SERVER = "127.0.0.1:50051"
+DEFAULT_SERVER = DEFAULT_ADDRESS
 #: the environment variable a token is read from when none is given
 TOKEN_ENV = "FEWLAT_TOKEN"
 #: room left in a PredictBatch message for everything but the model bytes
@@ -130,7 +131,7 @@ class Client:
         token: str | None = None,
         tls_ca: str | os.PathLike[str] | None = None,
         timeout_s: float = 60.0,
-        max_message_bytes: int = 64 * 2**20,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         if not isinstance(server, str) or not server.strip():
             raise invalid_parameter("server", "Client", "a HOST:PORT string", server)

@@ -8,6 +8,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fewlat._wire import DEFAULT_ADDRESS, MAX_MESSAGE_BYTES
 from fewlat.meta.graph import DEFAULT_MAX_NODES
 
 __all__ = ["Settings", "default_db_url"]
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FEWLAT_", extra="forbid")
 
-    address: str = "127.0.0.1:50051"
+    address: str = DEFAULT_ADDRESS
     """Where the server listens, ``HOST:PORT``; port 0 picks a free one."""
 
     db: str = Field(default_factory=default_db_url)
@@ -62,7 +63,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=16, ge=1, le=256)
     """Threads serving calls (concurrent Predicts are combined onto one forward pass)."""
 
-    max_message_bytes: int = Field(default=64 * 2**20, ge=2**16)
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=2**16)
     """Largest request or response message, bytes."""
 
     max_model_bytes: int = Field(default=64 * 2**20, ge=1024)
