@@ -8,17 +8,9 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from fewlat._cli import fail, friendly_errors
-from fewlat.clients import check_writable, measure_table, plan_archs, read_arch_file
+from fewlat._cli import fail, friendly_errors, progress_bar
+from fewlat.clients import measure_table, plan_archs, read_arch_file
 from fewlat.clients.cli._options import (
     MinSecondsOption,
     OptimizationOption,
@@ -92,17 +84,8 @@ def measure(
         seed=seed,
     )
     device = device_name or default_device_name(timer, socket.gethostname().split(".")[0])
-    check_writable(out, spec.name)
-    columns = (
-        TextColumn(f"{spec.name} on {device}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as progress:
-        task = progress.add_task("measure", total=len(planned))
+    with progress_bar() as progress:  # measure_table checks that ``out`` is writable first
+        task = progress.add_task(f"{spec.name} on {device}", total=len(planned), note="")
         result = measure_table(
             {device: timer},
             spec.name,
