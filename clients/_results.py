@@ -8,8 +8,8 @@ epoch (``_at_s``); errors are fractions (0.05 = 5%).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
 
 from fewlat.exceptions import SuiteMismatchError
 from fewlat.v1 import fewlat_pb2
@@ -27,6 +27,8 @@ __all__ = [
     "report_from_proto",
     "suite_from_proto",
 ]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -264,28 +266,16 @@ def report_from_proto(msg: fewlat_pb2.CalibrationReport) -> CalibrationReport:
     )
 
 
+def _same_fields(cls: type[_T], msg: Any) -> _T:
+    """``cls`` built from the message fields of the same names (scalar fields only)."""
+    return cls(**{f.name: getattr(msg, f.name) for f in fields(cls)})
+
+
 def prediction_from_proto(msg: fewlat_pb2.Prediction) -> PredictionResult:
     """A ``fewlat.v1.Prediction`` as a :class:`PredictionResult`."""
-    return PredictionResult(
-        latency_ms=msg.latency_ms,
-        low_ms=msg.low_ms,
-        high_ms=msg.high_ms,
-        suite=msg.suite,
-        suite_version=msg.suite_version,
-        checkpoint_version=msg.checkpoint_version,
-    )
+    return _same_fields(PredictionResult, msg)
 
 
 def job_from_proto(msg: fewlat_pb2.Job) -> JobInfo:
     """A ``fewlat.v1.Job`` as a :class:`JobInfo`."""
-    return JobInfo(
-        id=msg.id,
-        state=msg.state,
-        progress=msg.progress,
-        phase=msg.phase,
-        message=msg.message,
-        promoted=msg.promoted,
-        checkpoint_version=msg.checkpoint_version,
-        started_at_s=msg.started_at_s,
-        finished_at_s=msg.finished_at_s,
-    )
+    return _same_fields(JobInfo, msg)
