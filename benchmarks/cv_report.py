@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fewlat.meta.evaluation import cross_validate, fold_models, mean_scores, plot_evaluation, score
+from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.handlers import cross_validate, fold_models
 
 OUT_SPACES = ("zoo", "resnet_prune")
 

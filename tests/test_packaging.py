@@ -65,3 +65,38 @@ def test_exception_tree_has_one_root() -> None:
         obj = getattr(exc, name)
         if isinstance(obj, type):
             assert issubclass(obj, exc.FewlatError)
+
+
+#: DESIGN.md §2: dependencies point one way (fewlat core, exceptions and v1 are shared)
+_MAY_NOT_IMPORT = {
+    "spaces": ("fewlat.meta", "fewlat.hwdesc", "fewlat.service", "fewlat.clients"),
+    "meta": ("fewlat.hwdesc", "fewlat.service", "fewlat.clients", "fewlat.v1"),
+    "hwdesc": ("fewlat.service", "fewlat.clients", "fewlat.v1"),
+    "service": ("fewlat.clients",),
+}
+#: the one known exception: ``fewlat demo`` drives the real client against an
+#: in-process server (README's main job); see the issue-5 note
+_ALLOWED = {"service/cli/_demo.py"}
+
+
+@pytest.mark.parametrize("folder", sorted(_MAY_NOT_IMPORT))
+def test_dependencies_point_one_way(folder: str) -> None:
+    import ast
+
+    found = []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [
+                f"{path.relative_to(REPO)} imports {n}"
+                for n in names
+                if n.startswith(_MAY_NOT_IMPORT[folder])
+                and str(path.relative_to(REPO)) not in _ALLOWED
+            ]
+    assert not found, found

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors
 from fewlat._files import replace_atomically
-from fewlat.meta.evaluation import DeviceRun, cross_validate, evaluate, mean_scores, plot_evaluation
+from fewlat.meta.evaluation import DeviceRun, evaluate, mean_scores, plot_evaluation
 from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_table, space_folder
 from fewlat.service.cli._common import (
@@ -30,6 +30,7 @@ from fewlat.service.cli._common import (
     split_list,
     training_progress,
 )
+from fewlat.service.handlers import cross_validate
 
 __all__ = ["eval_command", "predict_table_command"]
 

@@ -3,10 +3,13 @@
 * :class:`DataPlane`: devices, suites, calibration, prediction, measurements;
 * :class:`PredictorHost`: the serving checkpoint and the adapted device predictors,
   with concurrent predictions combined onto one forward pass;
-* :class:`JobRunner`: meta-training on the pooled data as a background job.
+* :class:`JobRunner`: meta-training on the pooled data as a background job;
+* :func:`cross_validate` / :func:`cv_spearman`: device-level cross-validation (``fewlat
+  eval --cv``, promotion by CV ρ).
 """
 
 from fewlat.service.handlers._catalog import SuiteCatalog
+from fewlat.service.handlers._cv import cross_validate, cv_spearman, fold_models, folds_of
 from fewlat.service.handlers._dataplane import DataPlane
 from fewlat.service.handlers._jobs import JobRunner, add_store_measurements, held_out_score
 from fewlat.service.handlers._predictors import (
@@ -30,6 +33,10 @@ __all__ = [
     "PredictorHost",
     "SuiteCatalog",
     "add_store_measurements",
+    "cross_validate",
+    "cv_spearman",
+    "fold_models",
+    "folds_of",
     "held_out_score",
     "runs_eagerly",
 ]

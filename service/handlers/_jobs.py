@@ -31,7 +31,6 @@ import numpy as np
 from sqlalchemy.engine import make_url
 
 from fewlat.exceptions import InvalidParameterError, invalid_parameter
-from fewlat.meta.evaluation import cv_spearman
 from fewlat.meta.predictor import (
     MetaPredictor,
     checkpoint_version,
@@ -41,6 +40,7 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 from fewlat.service._settings import Settings
+from fewlat.service.handlers._cv import cv_spearman
 from fewlat.service.handlers._predictors import PredictorHost, runs_eagerly
 from fewlat.service.store import JobRecord, Store
 

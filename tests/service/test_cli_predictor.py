@@ -118,7 +118,7 @@ def test_predict_table_without_the_anchor_says_what_to_measure(checkpoint, tmp_p
 
 
 def test_folds_deal_sorted_names_round_robin():
-    from fewlat.meta.evaluation import folds_of
+    from fewlat.service.handlers import folds_of
 
     assert folds_of(["d", "a", "c", "b", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
     assert folds_of(["a"], 3) == [["a"]]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.hwdesc import build_suite
-from fewlat.meta.evaluation._evaluate import DeviceRun, evaluate
+from fewlat.meta.evaluation import DeviceRun, evaluate
 from fewlat.meta.predictor import (
     GraphCache,
     MetaPredictor,
