@@ -9,7 +9,7 @@ import re
 import reprlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -251,10 +251,9 @@ class Store:
             return _require_device(session, name).record()
 
     def list_devices(self) -> list[DeviceRecord]:
-        """Every registered device, ordered by name."""
+        """Every registered device, ordered by name (code-point order on every backend)."""
         with self._sessions.begin() as session:
-            rows = session.scalars(select(DeviceRow).order_by(DeviceRow.name))
-            return [row.record() for row in rows]
+            return [row.record() for row in _by_name(session.scalars(select(DeviceRow)))]
 
     def device_summary(self, name: str) -> DeviceSummary:
         """The device ``name`` with its calibrations (without their state) and its
@@ -268,14 +267,13 @@ class Store:
             return summary
 
     def device_summaries(self) -> list[DeviceSummary]:
-        """Every registered device, ordered by name, with its calibrations (without
-        their state) and its measurement count.
+        """Every registered device, ordered by name (code-point order on every backend),
+        with its calibrations (without their state) and its measurement count.
 
         Three queries whatever the number of devices; no adapted state is read.
         """
         with self._sessions.begin() as session:
-            devices = list(session.scalars(select(DeviceRow).order_by(DeviceRow.name)))
-            return _summaries(session, devices, None)
+            return _summaries(session, _by_name(session.scalars(select(DeviceRow))), None)
 
     # -- submissions and measurements ------------------------------------------------------
 
@@ -718,7 +716,7 @@ def _engine_or_raise(
     except ImportError as err:
         raise MissingDependencyError(
             f"the database driver of {parsed.drivername!r} is not installed ({err}). "
-            "Install it, e.g. `pip install 'psycopg[binary]'` for postgresql+psycopg://…"
+            "Install it, e.g. `pip install 'fewlat[postgres]'` (psycopg) for postgresql+psycopg://…"
         ) from err
 
 
@@ -1023,6 +1021,12 @@ def _require_job(session: Session, job_id: str) -> JobRow:
             "of the call that started the job"
         )
     return row
+
+
+def _by_name(rows: Iterable[DeviceRow]) -> list[DeviceRow]:
+    """Rows in code-point order of the name. SQL ``ORDER BY`` would follow the database's
+    collation, which differs between SQLite (binary) and PostgreSQL (usually a locale's)."""
+    return sorted(rows, key=lambda row: row.name)
 
 
 def _summaries(

@@ -11,6 +11,7 @@ import pytest
 from fewlat.service import Server, Settings
 from fewlat.v1 import fewlat_pb2 as pb
 from fewlat.v1 import fewlat_pb2_grpc as pb_grpc
+from tests.service.postgres import PostgresCluster, postgres_cluster
 
 #: timings (ms) of the first 5 nb201 suite entries used by the server tests
 TIMINGS_MS = (9.0, 4.0, 6.0, 5.0, 7.0)
@@ -18,7 +19,8 @@ TIMINGS_MS = (9.0, 4.0, 6.0, 5.0, 7.0)
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
     """Settings of a server on a free localhost port with its own SQLite file."""
-    return Settings(address="127.0.0.1:0", db=f"sqlite:///{tmp_path / 'fewlat.db'}", **overrides)
+    overrides.setdefault("db", f"sqlite:///{tmp_path / 'fewlat.db'}")
+    return Settings(address="127.0.0.1:0", **overrides)
 
 
 def stub_for(address: str, token: str | None = None) -> pb_grpc.FewlatStub:
@@ -68,6 +70,21 @@ def calibrate(
             ],
         )
     )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL server for the session; tests that need it skip without one."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each backend: a SQLite file, or a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fewlat.db'}"
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture

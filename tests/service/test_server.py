@@ -1,4 +1,5 @@
-"""The gRPC API end to end over a real localhost channel, with a real SQLite store."""
+"""The gRPC API end to end over a real localhost channel, with a real SQLite store
+(and a real PostgreSQL one where the machine has PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -58,10 +59,10 @@ def test_suite_streams_one_entry_per_message_with_matching_hashes(stub) -> None:
     assert parts[0].entries[0].arch == supernet
 
 
-def test_calibrate_predict_restart_same_answer_without_readapting(tmp_path) -> None:
+def test_calibrate_predict_restart_same_answer_without_readapting(tmp_path, store_url) -> None:
     arch = pb.ArchRef(space="nb201", arch=ARCHS[0])
     model = get_space("nb201").to_onnx(ARCHS[1])
-    with Server(settings_for(tmp_path)) as server:
+    with Server(settings_for(tmp_path, db=store_url)) as server:
         stub = stub_for(server.address)
         report = calibrate(stub, "board")
         assert report.shots == 5 and report.stored == 5
@@ -73,7 +74,7 @@ def test_calibrate_predict_restart_same_answer_without_readapting(tmp_path) -> N
         assert by_arch.suite == "nb201" and by_arch.suite_version == report.suite_version
         device = stub.GetDevice(pb.GetDeviceRequest(name="board"))
         assert device.status == "calibrated" and dict(device.shots) == {"nb201": 5}
-    with Server(settings_for(tmp_path)) as server:
+    with Server(settings_for(tmp_path, db=store_url)) as server:
         stub = stub_for(server.address)
         assert stub.Predict(pb.PredictRequest(device="board", arch=arch)) == by_arch
         assert stub.Predict(pb.PredictRequest(device="board", model_bytes=model)) == by_bytes

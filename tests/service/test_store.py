@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,8 @@ class _Statements:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(_url(tmp_path)) as opened:
+def store(store_url: str) -> Iterator[Store]:
+    with Store(store_url) as opened:
         opened.register_device("board")
         yield opened
 
@@ -207,14 +207,14 @@ def test_the_tables_compile_for_postgresql() -> None:
     )
 
 
-def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
-    with Store(_url(tmp_path)) as store:
+def test_data_survives_close_and_reopen(store_url: str, tmp_path: Path) -> None:
+    with Store(store_url) as store:
         store.register_device("board", description="Pi 4", labels={"soc": "bcm2711"}, owner="ann")
         store.add_measurements("board", _rows(3), request_id="r1", kind="calibration")
         store.add_checkpoint("v1", tmp_path / "ckpt", {"spearman": 0.9})
         store.activate_checkpoint("v1")
         job = store.create_job("meta-train", {"seed": 0})
-    with Store(_url(tmp_path)) as store:
+    with Store(store_url) as store:
         device = store.get_device("board")
         assert (device.description, device.labels, device.owner) == (
             "Pi 4",
@@ -254,8 +254,8 @@ def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
 # -- devices ---------------------------------------------------------------------------------
 
 
-def test_register_is_idempotent(tmp_path: Path) -> None:
-    with Store(_url(tmp_path)) as store:
+def test_register_is_idempotent(store_url: str) -> None:
+    with Store(store_url) as store:
         first, created = store.register_device("raspi4-ort-4t", description="one")
         assert created and first.name == "raspi4-ort-4t" and first.registered_at_s > 0
         again, created = store.register_device("raspi4-ort-4t", description="two", owner="x")
@@ -264,16 +264,16 @@ def test_register_is_idempotent(tmp_path: Path) -> None:
         assert [d.name for d in store.list_devices()] == ["raspi4-ort-4t"]
 
 
-def test_concurrent_registration_of_one_name_creates_it_once(tmp_path: Path) -> None:
-    with Store(_url(tmp_path)) as store:
+def test_concurrent_registration_of_one_name_creates_it_once(store_url: str) -> None:
+    with Store(store_url) as store:
         results = _race(8, lambda: store.register_device("jetson-nano(trt)+fp16"))
         assert sum(created for _, created in results) == 1
         assert all(record == results[0][0] for record, _ in results)  # one row, read back
         assert [d.name for d in store.list_devices()] == ["jetson-nano(trt)+fp16"]
 
 
-def test_list_devices_is_ordered_by_name(tmp_path: Path) -> None:
-    with Store(_url(tmp_path)) as store:
+def test_list_devices_is_ordered_by_name(store_url: str) -> None:
+    with Store(store_url) as store:
         for name in ["pixel2", "a.b_c-1", "Zed"]:
             store.register_device(name)
         assert [d.name for d in store.list_devices()] == ["Zed", "a.b_c-1", "pixel2"]
