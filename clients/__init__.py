@@ -1,6 +1,7 @@
-"""Client side: the SDK ``Client``, runners, measuring into latency tables, and the
-``fewlat-client`` CLI."""
+"""Client side: the SDK ``Client`` (and ``AsyncClient`` for asyncio), runners, measuring
+into latency tables, and the ``fewlat-client`` CLI."""
 
+from fewlat.clients._aio import AsyncClient
 from fewlat.clients._client import Client
 from fewlat.clients._measure_table import check_writable, measure_table, plan_archs, read_arch_file
 from fewlat.clients._results import (
@@ -13,6 +14,7 @@ from fewlat.clients._results import (
 )
 
 __all__ = [
+    "AsyncClient",
     "CalibrationReport",
     "Client",
     "DeviceInfo",

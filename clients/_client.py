@@ -17,18 +17,27 @@ table, :mod:`fewlat._status`); calls that fail for a reason with no row there
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import grpc
 
-from fewlat._status import ERROR_METADATA, error_for_status
-from fewlat._wire import DEFAULT_ADDRESS, MAX_MESSAGE_BYTES
+from fewlat._wire import MAX_MESSAGE_BYTES
+from fewlat.clients._base import DEFAULT_SERVER, TOKEN_ENV, ClientBase
+from fewlat.clients._requests import (
+    MeasurementRow,
+    batch_requests,
+    calibration_request,
+    check_batch_answer,
+    check_stream_complete,
+    check_suite,
+    measurement_request,
+    predict_request,
+    suite_inputs,
+    suite_request,
+)
 from fewlat.clients._results import (
     CalibrationReport,
     DeviceInfo,
@@ -41,68 +50,14 @@ from fewlat.clients._results import (
     report_from_proto,
     suite_from_proto,
 )
-from fewlat.clients.runners import Measurement, ModelInput, Runner
+from fewlat.clients.runners import Runner
 from fewlat.clients.runners._checks import check_count
-from fewlat.exceptions import (
-    AuthenticationError,
-    FewlatError,
-    ServiceUnavailableError,
-    SuiteMismatchError,
-    invalid_parameter,
-)
 from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
 
 __all__ = ["DEFAULT_SERVER", "TOKEN_ENV", "Client"]
 
-#: where ``fewlat serve`` listens by default
-DEFAULT_SERVER = DEFAULT_ADDRESS
-#: the environment variable a token is read from when none is given
-TOKEN_ENV = "FEWLAT_TOKEN"
-#: room left in a PredictBatch message for everything but the model bytes
-_MESSAGE_OVERHEAD = 64 * 1024
 
-#: a row of :meth:`Client.submit_measurements`
-MeasurementRow = tuple[str, str, Measurement] | tuple[bytes, Measurement]
-T = TypeVar("T")
-
-
-def _timing(measurement: Measurement) -> fewlat_pb2.Timing:
-    """A runner's :class:`Measurement` as a ``fewlat.v1.Timing``.
-
-    A value replayed from a latency table has ``n == 0`` (nothing timed here); the
-    server reads ``repeats`` 0 as one observation, and ``runner_json`` says
-    ``"runtime": "table"``.
-    """
-    return fewlat_pb2.Timing(
-        latency_ms=measurement.median_ms,
-        p10_ms=measurement.p10_ms,
-        p90_ms=measurement.p90_ms,
-        repeats=measurement.n,  # 0 (a replayed table value) is read as 1 by the server
-        warmup_runs=measurement.warmup_runs,
-        cv=measurement.cv,
-        runner_json=json.dumps(dict(measurement.settings), sort_keys=True, default=str),
-    )
-
-
-def _chunks(
-    items: Sequence[T], chunk: int, size: Callable[[T], int], budget: int
-) -> Iterator[list[T]]:
-    """Consecutive runs of at most ``chunk`` items whose ``size`` sums to at most ``budget``
-    (an item over the budget on its own travels alone)."""
-    run: list[T] = []
-    used = 0
-    for item in items:
-        n = size(item)
-        if run and (len(run) == chunk or used + n > budget):
-            yield run
-            run, used = [], 0
-        run.append(item)
-        used += n
-    if run:
-        yield run
-
-
-class Client:
+class Client(ClientBase):
     """A connection to a fewlat server.
 
     Args:
@@ -117,7 +72,7 @@ class Client:
             (default: 64 MiB).
 
     Raises:
-        InvalidParameterError: a bad ``timeout_s`` or ``max_message_bytes``.
+        InvalidParameterError: a bad ``server``, ``timeout_s`` or ``max_message_bytes``.
         OSError: ``tls_ca`` cannot be read.
 
     The channel connects lazily, on the first call. Use the client as a
@@ -133,44 +88,18 @@ class Client:
         timeout_s: float = 60.0,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
-        if not isinstance(server, str) or not server.strip():
-            raise invalid_parameter("server", "Client", "a HOST:PORT string", server)
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
-            raise invalid_parameter("timeout_s", "Client", "a number of seconds > 0", timeout_s)
-        if (
-            isinstance(max_message_bytes, bool)
-            or not isinstance(max_message_bytes, int)
-            or max_message_bytes < 2 * _MESSAGE_OVERHEAD
-        ):
-            raise invalid_parameter(
-                "max_message_bytes",
-                "Client",
-                f"an int >= {2 * _MESSAGE_OVERHEAD}",
-                max_message_bytes,
-            )
-        self.server = server.strip()
-        self.timeout_s = float(timeout_s)
-        self.max_message_bytes = max_message_bytes
-        if token is None:
-            token = os.environ.get(TOKEN_ENV)
-        token = (token or "").strip()
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
-        options = [
-            ("grpc.max_send_message_length", max_message_bytes),
-            ("grpc.max_receive_message_length", max_message_bytes),
-        ]
-        self._tls = tls_ca is not None
-        if tls_ca is not None:
-            credentials = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca).read_bytes())
-            self._channel = grpc.secure_channel(self.server, credentials, options=options)
+        super().__init__(
+            server,
+            token=token,
+            tls_ca=tls_ca,
+            timeout_s=timeout_s,
+            max_message_bytes=max_message_bytes,
+        )
+        if self._credentials is not None:
+            self._channel = grpc.secure_channel(self.server, self._credentials, self._options)
         else:
-            self._channel = grpc.insecure_channel(self.server, options=options)
+            self._channel = grpc.insecure_channel(self.server, options=self._options)
         self._stub = fewlat_pb2_grpc.FewlatStub(self._channel)
-
-    @property
-    def has_token(self) -> bool:
-        """Whether calls carry a bearer token."""
-        return self._metadata is not None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -183,44 +112,6 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"Client({self.server!r}, token={'set' if self.has_token else None})"
-
-    def _error(self, err: grpc.RpcError) -> FewlatError | None:
-        """The fewlat exception for a failed call, or None to let ``err`` propagate."""
-        code = err.code() if callable(getattr(err, "code", None)) else None
-        details = (err.details() if callable(getattr(err, "details", None)) else None) or ""
-        if code is None:
-            return None
-        if code == grpc.StatusCode.UNAVAILABLE:
-            return ServiceUnavailableError(
-                f"cannot reach the fewlat server at {self.server}: {details}. "
-                "Is `fewlat serve` running there? Pass --server HOST:PORT otherwise. "
-                + (
-                    "Over TLS, HOST must be a name in the server's certificate and --tls-ca "
-                    "the CA that signed it."
-                    if self._tls
-                    else "If it serves TLS, pass --tls-ca CA.pem (Client(tls_ca=...) in Python)."
-                )
-            )
-        if code == grpc.StatusCode.UNAUTHENTICATED and not self.has_token:
-            hint = f"set {TOKEN_ENV}, or pass --token-file F (Client(token=...) in Python)"
-            said = "" if not details or TOKEN_ENV in details else f" ({details.rstrip('.')})"
-            return AuthenticationError(
-                f"the fewlat server at {self.server} needs a bearer token{said}: {hint}."
-            )
-        trailing = (
-            err.trailing_metadata() if callable(getattr(err, "trailing_metadata", None)) else None
-        )
-        name = next((v for k, v in trailing or () if k == ERROR_METADATA), None)
-        return error_for_status(code, details, name)
-
-    def _raise(self, err: grpc.RpcError) -> NoReturn:
-        mapped = self._error(err)
-        if mapped is None:
-            raise err
-        raise mapped from None
 
     def _unary(self, method: str, request: Any) -> Any:
         try:
@@ -290,11 +181,7 @@ class Client:
             AuthenticationError: the token is missing or unknown.
             ServiceUnavailableError: the server cannot be reached.
         """
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 0:
-            raise invalid_parameter("shots", "Client.suite", "an int >= 0 (0 = all)", shots)
-        request = fewlat_pb2.GetCalibrationSuiteRequest(
-            space=space, shots=shots, without_onnx=not with_onnx
-        )
+        request = suite_request(space, shots, with_onnx, "Client.suite")
         try:
             parts = list(
                 self._stub.GetCalibrationSuite(
@@ -354,42 +241,16 @@ class Client:
         """
         check_count(shots, "shots", "Client.calibrate")
         suite = self.suite(space, shots=shots)
-        if shots > suite.size or len(suite.entries) != shots:
-            raise invalid_parameter(
-                "shots",
-                "Client.calibrate",
-                f"an int in [1, {suite.size}] (the size of the {suite.space} suite)",
-                shots,
-            )
-        for entry in suite.entries:
-            if hashlib.sha256(entry.onnx_bytes).hexdigest() != entry.sha256:
-                raise SuiteMismatchError(
-                    f"Suite model {entry.position} ({entry.arch}) of {suite.version} does not "
-                    f"match its SHA-256 {entry.sha256}; the download is corrupt. Run the "
-                    "calibration again."
-                )
+        check_suite(suite, shots, "Client.calibrate")
         if not description:
             description = json.dumps(runner.describe(), sort_keys=True, default=str)
         self.register(device, description=description, labels=labels)
         if on_progress is not None:
             on_progress(0, shots)
-        measurements = runner.measure_many(
-            [
-                ModelInput(model_bytes=e.onnx_bytes, space=suite.space, arch=e.arch)
-                for e in suite.entries
-            ]
-        )
+        measurements = runner.measure_many(suite_inputs(suite))
         if on_progress is not None:
             on_progress(shots, shots)
-        request = fewlat_pb2.SubmitCalibrationRequest(
-            device=device,
-            suite_version=suite.version,
-            measurements=[
-                fewlat_pb2.SuiteMeasurement(position=e.position, sha256=e.sha256, timing=_timing(m))
-                for e, m in zip(suite.entries, measurements, strict=True)
-            ],
-            request_id=request_id or uuid.uuid4().hex,
-        )
+        request = calibration_request(device, suite, measurements, request_id)
         return report_from_proto(self._unary("SubmitCalibration", request))
 
     # -- predictions ------------------------------------------------------------------------
@@ -424,25 +285,7 @@ class Client:
             AuthenticationError: the token is missing or unknown.
             ServiceUnavailableError: the server cannot be reached.
         """
-        by_arch = space is not None or arch is not None
-        if (model_bytes is not None) == by_arch or (by_arch and (space is None or arch is None)):
-            given = [
-                n
-                for n, v in (("model_bytes", model_bytes), ("space", space), ("arch", arch))
-                if v is not None
-            ]
-            raise invalid_parameter(
-                "model",
-                "Client.predict",
-                "model_bytes alone, or space= and arch= together",
-                ", ".join(given) or "nothing",
-            )
-        if model_bytes is not None:
-            request = fewlat_pb2.PredictRequest(device=device, model_bytes=model_bytes)
-        else:
-            request = fewlat_pb2.PredictRequest(
-                device=device, arch=fewlat_pb2.ArchRef(space=space, arch=arch)
-            )
+        request = predict_request(device, model_bytes, space, arch, "Client.predict")
         return prediction_from_proto(self._unary("Predict", request))
 
     def predict_many(
@@ -478,43 +321,26 @@ class Client:
                 or model (the stream stops at the first).
             The errors of :meth:`predict`.
         """
-        check_count(chunk, "chunk", "Client.predict_many")
         models, archs = list(models), list(archs)
-        if archs and not space:
-            raise invalid_parameter(
-                "space", "Client.predict_many", "the space of archs, when archs are given", space
-            )
-        wrong = next((m for m in models if not isinstance(m, bytes | bytearray | memoryview)), None)
-        if wrong is not None:
-            raise invalid_parameter(
-                "models", "Client.predict_many", "a sequence of ONNX bytes", type(wrong).__name__
-            )
-        total = len(models) + len(archs)
-        if total == 0:
+        requests = batch_requests(
+            device,
+            models,
+            space,
+            archs,
+            chunk=chunk,
+            max_message_bytes=self.max_message_bytes,
+            owner="Client.predict_many",
+        )
+        if not requests:
             return []
-        budget = self.max_message_bytes - _MESSAGE_OVERHEAD
-        requests = [
-            fewlat_pb2.PredictBatchRequest(models=[bytes(m) for m in run])
-            for run in _chunks(models, chunk, len, budget)
-        ]
-        requests += [
-            fewlat_pb2.PredictBatchRequest(space=space or "", archs=run)
-            for run in _chunks(archs, chunk, lambda a: len(a.encode()), budget)
-        ]
-        requests[0].device = device
+        total = len(models) + len(archs)
         results: list[PredictionResult] = []
         responses = self._stub.PredictBatch(
             iter(requests), timeout=self.timeout_s * len(requests), metadata=self._metadata
         )
         try:
             for sent, answer in zip(requests, responses, strict=False):
-                expected = len(sent.models) + len(sent.archs)
-                if len(answer.predictions) != expected:
-                    raise RuntimeError(
-                        f"The fewlat server at {self.server} answered {len(answer.predictions)} "
-                        f"predictions to a message of {expected} models; it is not following "
-                        "the fewlat.v1 API."
-                    )
+                check_batch_answer(self.server, sent, answer)
                 results.extend(prediction_from_proto(p) for p in answer.predictions)
                 if on_progress is not None:
                     on_progress(len(results), total)
@@ -522,11 +348,7 @@ class Client:
             self._raise(err)
         finally:
             responses.cancel()  # a no-op once the stream has ended
-        if len(results) != total:
-            raise RuntimeError(
-                f"The fewlat server at {self.server} closed the stream after {len(results)} "
-                f"of {total} predictions."
-            )
+        check_stream_complete(self.server, len(results), total)
         return results
 
     # -- measurements and training -----------------------------------------------------------
@@ -539,6 +361,8 @@ class Client:
         Args:
             device: the device name.
             rows: ``(space, arch, Measurement)`` or ``(model_bytes, Measurement)`` tuples.
+                A model given as bytes is sent as its SHA-256 only. Meta-training pools
+                the ``(space, arch)`` rows; rows by hash are kept as a record.
             request_id: makes a resubmission idempotent (default: a fresh uuid4 hex).
 
         Returns:
@@ -551,32 +375,7 @@ class Client:
             AuthenticationError, PermissionDeniedError: the token is missing or not allowed.
             ServiceUnavailableError: the server cannot be reached.
         """
-        messages = []
-        for row in rows:
-            if len(row) == 3 and isinstance(row[2], Measurement):
-                space, arch, measured = row
-                messages.append(
-                    fewlat_pb2.Measurement(space=space, arch=arch, timing=_timing(measured))
-                )
-            elif len(row) == 2 and isinstance(row[0], bytes) and isinstance(row[1], Measurement):
-                model_bytes, measured = row
-                messages.append(
-                    fewlat_pb2.Measurement(
-                        sha256=hashlib.sha256(model_bytes).hexdigest(),
-                        model_bytes=model_bytes,
-                        timing=_timing(measured),
-                    )
-                )
-            else:
-                raise invalid_parameter(
-                    "rows",
-                    "Client.submit_measurements",
-                    "(space, arch, Measurement) or (model_bytes, Measurement) tuples",
-                    row,
-                )
-        request = fewlat_pb2.SubmitMeasurementsRequest(
-            device=device, measurements=messages, request_id=request_id or uuid.uuid4().hex
-        )
+        request = measurement_request(device, rows, request_id, "Client.submit_measurements")
         return int(self._unary("SubmitMeasurements", request).stored)
 
     def start_meta_train(self, *, steps: int = 0, seed: int = 0, cv_folds: int = 0) -> JobInfo:

@@ -73,6 +73,16 @@ _MAY_NOT_IMPORT = {
     "meta": ("fewlat.hwdesc", "fewlat.service", "fewlat.clients", "fewlat.v1"),
     "hwdesc": ("fewlat.service", "fewlat.clients", "fewlat.v1"),
     "service": ("fewlat.clients",),
+    # README's one addition to §2: the runners check bytes with meta.graph.load_model and
+    # `fewlat-client measure` builds spaces' archs into meta.tables; nothing else of meta
+    "clients": (
+        "fewlat.hwdesc",
+        "fewlat.service",
+        "fewlat.meta.features",
+        "fewlat.meta.predictor",
+        "fewlat.meta.evaluation",
+        "fewlat.meta.metrics",
+    ),
 }
 #: the one known exception: ``fewlat demo`` drives the real client against an
 #: in-process server (README's main job); see the issue-5 note

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fewlat._cli import fail, friendly_errors, progress_bar
-from fewlat.clients._client import DEFAULT_SERVER
+from fewlat.clients._base import DEFAULT_SERVER
 from fewlat.clients._results import CalibrationReport
 from fewlat.clients.cli._options import (
     DeviceOption,

@@ -12,7 +12,8 @@ import grpc
 import typer
 
 from fewlat._cli import fail, split_ints
-from fewlat.clients._client import TOKEN_ENV, Client
+from fewlat.clients._base import TOKEN_ENV
+from fewlat.clients._client import Client
 from fewlat.clients.runners import Runner, TimingMethod, make_runner
 
 __all__ = [

@@ -14,7 +14,7 @@ import typer
 
 from fewlat._cli import fail, friendly_errors, progress_bar
 from fewlat._files import replace_atomically
-from fewlat.clients._client import DEFAULT_SERVER
+from fewlat.clients._base import DEFAULT_SERVER
 from fewlat.clients._measure_table import read_arch_file
 from fewlat.clients.cli._options import (
     DeviceOption,
