@@ -311,23 +311,6 @@ def _collect(
                 elem_types[vi.name] = vi.type.tensor_type.elem_type
 
 
-def propagate(
-    nodes: Sequence[NodeView],
-    shapes: dict[str, Shape],
-    elem_types: dict[str, int],
-    consts: _LazyConstants,
-    declared: dict[str, onnx.ValueInfoProto],
-    *,
-    guess: bool,
-) -> list[str]:
-    """Fill in output shapes the earlier sources left unknown; return the names added.
-
-    With ``guess``, also use ``declared`` value_info and let an op that neither
-    onnx nor fewlat knows keep its single data input's shape.
-    """
-    return _propagate(nodes, shapes, elem_types, consts, declared, guess, None)[0]
-
-
 def _propagate(
     nodes: Sequence[NodeView],
     shapes: dict[str, Shape],
@@ -338,11 +321,15 @@ def _propagate(
     raw: dict[int, dict[str, Any]] | None,
     normalized: bool = False,
 ) -> tuple[list[str], bool]:
-    """:func:`propagate`, and whether every output of ``nodes`` has a shape afterwards.
+    """Fill in output shapes the earlier sources left unknown; return the names added and
+    whether every output of ``nodes`` has a shape afterwards.
+
+    With ``guess``, also use ``declared`` value_info and let an op that neither
+    onnx nor fewlat knows keep its single data input's shape.
 
     ``raw``: where to keep each node's decoded attributes (by ``id(view)``), so
     that they are decoded once for all passes and for the caller.
-    ``normalized``: every shape in ``shapes`` is a tuple of ints (as ``propagate``
+    ``normalized``: every shape in ``shapes`` is a tuple of ints (as this function
     itself stores them).
     """
     added: list[str] = []

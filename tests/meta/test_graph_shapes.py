@@ -16,10 +16,10 @@ from fewlat.meta.graph._encode import _resolve_input_shapes
 from fewlat.meta.graph._load import load_model
 from fewlat.meta.graph._shapes import (
     _collect,
+    _propagate,
     _run_onnx_inference,
     _stripped_copy,
     infer_tensor_shapes,
-    propagate,
     seed_shapes,
 )
 from fewlat.meta.graph._topology import node_views, topological_order
@@ -34,7 +34,7 @@ def _both(model: onnx.ModelProto):
     inputs = _resolve_input_shapes(model.graph, init, None)
     order = topological_order(nodes, [*init, *inputs])
     ruled, ruled_types, consts = seed_shapes(model, nodes, inputs)
-    propagate([nodes[i] for i in order], ruled, ruled_types, consts, {}, guess=False)
+    _propagate([nodes[i] for i in order], ruled, ruled_types, consts, {}, False, None)
     inferred, inferred_types, _ = seed_shapes(model, nodes, inputs)
     _collect(_run_onnx_inference(_stripped_copy(model, order, inputs)), inferred, inferred_types)
     outputs = [o for n in nodes for o in n.output if o]
