@@ -28,7 +28,9 @@ class Settings(BaseSettings):
         Settings(address="127.0.0.1:0", db="sqlite:////tmp/fewlat.db")
     """
 
-    model_config = SettingsConfigDict(env_prefix="FEWLAT_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="FEWLAT_", extra="forbid", use_attribute_docstrings=True
+    )
 
     address: str = DEFAULT_ADDRESS
     """Where the server listens, ``HOST:PORT``; port 0 picks a free one."""
@@ -73,7 +75,8 @@ class Settings(BaseSettings):
     """Most ONNX nodes accepted per model (RESOURCE_EXHAUSTED above)."""
 
     max_cached_models: int = Field(default=20_000, ge=1)
-    """ONNX graphs kept in the in-memory cache (least recently used dropped first)."""
+    """ONNX graphs kept in the in-memory cache (least recently used dropped first; the
+    colour index is compacted as they go, so memory stays bounded)."""
 
     max_batch_models: int = Field(default=4096, ge=1)
     """Most models in one ``PredictBatch`` message."""

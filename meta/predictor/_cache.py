@@ -19,7 +19,7 @@ from fewlat._files import replace_atomically
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION, GRAPH_FEATURES, featurize
 from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, encode
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
-from fewlat.meta.predictor._graphset import GraphSet
+from fewlat.meta.predictor._graphset import GraphSet, closure
 
 __all__ = ["GraphCache"]
 
@@ -42,7 +42,9 @@ class GraphCache:
         levels: the GNN's message-passing depth (colours depend on it).
         max_bytes, max_nodes: limits applied to ONNX bytes from outside.
         max_entries: :meth:`trim` drops the least recently used graphs above this
-            many (default: no bound). Colours of dropped graphs stay indexed.
+            many (default: no bound). Once as many graphs as that have been dropped,
+            it also compacts the colour index to the colours the kept graphs use, so
+            memory stays bounded however many distinct models pass through.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class GraphCache:
         self._index = ColourIndex(levels)
         self._entries: dict[str, _Entry] = {}
         self._arrays: ColourArrays | None = None
+        self._dropped = 0  # graphs trimmed since the index was last compacted
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -177,7 +180,34 @@ class GraphCache:
         excess = len(self._entries) - self.max_entries
         for key in list(self._entries)[:excess]:
             del self._entries[key]
+        self._dropped += excess
+        if self._dropped >= self.max_entries:  # amortised: O(index) per max_entries drops
+            self.compact()
         return excess
+
+    def compact(self) -> int:
+        """Rebuild the colour index from the colours the cached graphs use, dropping the
+        colours only trimmed graphs needed; returns how many last-level colours went.
+
+        Cached graphs keep their counts; their colour ids are renumbered, so a
+        :class:`GraphSet` taken before this call must not be mixed with one taken after.
+        """
+        arrays = self.arrays()
+        entries = self._entries
+        live = (
+            np.unique(np.concatenate([e[0] for e in entries.values()]))
+            if entries
+            else np.empty(0, np.int64)
+        )
+        sub, _ = closure(arrays, live)
+        self._index = ColourIndex.from_arrays(sub)
+        # closure keeps the live colours in sorted order, so an old id's new id is its rank
+        self._entries = {
+            k: (np.searchsorted(live, e[0]), e[1], e[2], e[3]) for k, e in entries.items()
+        }
+        self._arrays = sub
+        self._dropped = 0
+        return arrays.n_colours - sub.n_colours
 
     def missing(self, space: str, archs: Iterable[str], *, eager: bool = False) -> int:
         """How many of ``archs`` (canonical spellings) are not cached yet."""

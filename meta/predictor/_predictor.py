@@ -10,7 +10,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from safetensors.torch import save as save_tensors
 from fewlat.exceptions import InvalidParameterError, NotFittedError, invalid_parameter
 from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._colours import ColourArrays
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._graphset import GraphSet, TorchColours
 from fewlat.meta.predictor._model import LatencyGNN
@@ -60,7 +61,9 @@ class _Calibrated:
     shots: int
     half_width: float  # log-space half width of the 80% interval
     method: str = "fewlat"
-    node_values: dict[int, torch.Tensor] = field(default_factory=dict)
+    #: per-colour values of the whole index, and the snapshot of the index they are for
+    #: (compared by identity: a compacted index may have as many colours as an old one)
+    node_values: tuple[ColourArrays, torch.Tensor] | None = None
 
     def to_bytes(self) -> bytes:
         """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
@@ -323,15 +326,14 @@ class DevicePredictor:
             values = model.node_values(model.embed(colours, cal.film)[0], cal.head, colours.base)
         else:
             counts = graphs.sparse_counts()
-            key = graphs.colours.n_colours
-            values = cal.node_values.get(key)
-            if values is None:
+            if cal.node_values is not None and cal.node_values[0] is graphs.colours:
+                values = cal.node_values[1]
+            else:
                 colours = TorchColours.from_arrays(graphs.colours)
                 values = model.node_values(
                     model.embed(colours, cal.film)[0], cal.head, colours.base
                 )
-                cal.node_values.clear()
-                cal.node_values[key] = values
+                cal.node_values = (graphs.colours, values)
         n_nodes = torch.from_numpy(
             np.add.reduceat(graphs.counts, graphs.indptr[:-1]).astype(np.float32)
             if len(graphs)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_origin
 
 import typer
 from pydantic import ValidationError
+from pydantic_core import PydanticUndefined
 
 from fewlat._cli import fail, friendly_errors, split_list
 from fewlat.service._auth import add_token
@@ -30,46 +32,53 @@ def settings_from(**flags: object) -> Settings:
         raise fail(f"bad server settings: {problems}") from None
 
 
-@friendly_errors
-def serve_command(
-    address: Annotated[
-        str | None, typer.Option("--address", help="HOST:PORT to listen on [127.0.0.1:50051].")
-    ] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Store URL [sqlite file in the user data dir].")
-    ] = None,
-    checkpoint: Annotated[
-        Path | None, typer.Option("--checkpoint", help="Checkpoint folder [the shipped one].")
-    ] = None,
-    auth_token_file: Annotated[
-        Path | None,
-        typer.Option("--auth-token-file", help="Hashed tokens (fewlat token add); none: no auth."),
-    ] = None,
-    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate.")] = None,
-    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key.")] = None,
-    train_data: Annotated[
-        str | None,
-        typer.Option("--train-data", help="Table roots pooled by StartMetaTrain, comma-separated."),
-    ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="RPC threads [16].")] = None,
-    log_json: Annotated[
-        bool | None, typer.Option("--log-json/--log-text", help="Log format [text].")
-    ] = None,
-) -> None:
+#: flags spelled otherwise than ``--NAME/--no-NAME`` (public contract, DESIGN.md §7)
+_BOOL_FLAGS = {"log_json": "--log-json/--log-text"}
+
+
+def _help(name: str) -> str:
+    """The field's docstring as one line of help, with its default when it has a plain one."""
+    field = Settings.model_fields[name]
+    text = " ".join((field.description or "").replace("``", "").split())
+    default = field.default
+    if default not in (None, [], PydanticUndefined) and "default" not in text:
+        text += f" (default: {default})"
+    return text
+
+
+def _flag(name: str) -> inspect.Parameter:
+    """A keyword parameter ``name`` whose typer option is the settings field of that name.
+
+    Every flag defaults to None (not given): then the ``FEWLAT_*`` variable or the
+    field's own default applies.
+    """
+    annotation = Settings.model_fields[name].annotation
+    if annotation is bool:
+        decl, kind = _BOOL_FLAGS.get(name, f"--{name.replace('_', '-')}/--no-{name}"), bool
+    else:
+        decl = "--" + name.replace("_", "-")
+        kind = str if get_origin(annotation) is list else annotation  # lists: comma-separated
+    help_text = _help(name) + (" Comma-separated." if get_origin(annotation) is list else "")
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[kind | None, typer.Option(decl, help=help_text)],
+    )
+
+
+def _serve(**flags: object) -> None:
     """Serve the fewlat gRPC API until interrupted (Ctrl-C / SIGTERM drain in-flight calls).
 
     Every flag is also a FEWLAT_* environment variable (e.g. FEWLAT_ADDRESS).
     """
     settings = settings_from(
-        address=address,
-        db=db,
-        checkpoint=checkpoint,
-        auth_token_file=auth_token_file,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        train_data=split_list(train_data) if train_data is not None else None,
-        workers=workers,
-        log_json=log_json,
+        **{
+            name: split_list(value)
+            if isinstance(value, str) and get_origin(Settings.model_fields[name].annotation) is list
+            else value
+            for name, value in flags.items()
+        }
     )
     configure_logging(json_lines=settings.log_json)
     server = Server(settings).start()
@@ -83,6 +92,14 @@ def serve_command(
     signal.signal(signal.SIGINT, stop)
     stopping.wait()
     server.stop()
+
+
+#: one flag per :class:`Settings` field, made from the field (type, docstring), so the
+#: flags and the ``FEWLAT_*`` variables cannot drift apart
+serve_command = friendly_errors(_serve)
+serve_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [_flag(name) for name in Settings.model_fields]
+)
 
 
 @friendly_errors

@@ -11,7 +11,12 @@ from fewlat.meta.features import NODE_FEATURES, featurize
 from fewlat.meta.graph import encode
 from fewlat.meta.predictor import GraphCache, LatencyGNN, ModelConfig
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
-from fewlat.meta.predictor._graphset import BASE_QUANTITIES, OP_GROUPS, base_quantities
+from fewlat.meta.predictor._graphset import (
+    BASE_QUANTITIES,
+    OP_GROUPS,
+    TorchColours,
+    base_quantities,
+)
 from fewlat.spaces import get_space
 
 
@@ -134,3 +139,42 @@ def test_cache_from_onnx_bytes_is_keyed_by_content():
     assert len(cache) == 1 and len(a) == 2
     b = cache.for_archs("nb201", [spec.supernet()])
     np.testing.assert_array_equal(a.indices[: a.indptr[1]], b.indices)
+
+
+def _scores(model: LatencyGNN, graphs, film, head) -> np.ndarray:
+    """Scores over the whole index (the server's large-batch path), for these graphs."""
+    colours = TorchColours.from_arrays(graphs.colours)
+    with torch.no_grad():
+        values = model.node_values(model.embed(colours, film)[0], head, colours.base)
+        n_nodes = np.add.reduceat(graphs.counts, graphs.indptr[:-1]).astype(np.float32)
+        return model.log_score(values, graphs.sparse_counts(), torch.from_numpy(n_nodes)).numpy()
+
+
+def test_trim_compacts_the_colour_index_and_keeps_every_answer():
+    torch.manual_seed(0)
+    model = LatencyGNN(ModelConfig(hidden=16, levels=2, descriptor_size=21)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+        film, heads = model.device_state(torch.randn(1, 21))
+    fbnet, nb201 = get_space("fbnet"), get_space("nb201")
+    old = [fbnet.to_onnx(a) for a in _archs("fbnet", 3)]  # trimmed: their colours must go
+    kept = [nb201.to_onnx(a) for a in _archs("nb201", 3)]
+    cache = GraphCache(2, max_entries=3)
+    cache.for_models(old)
+    grown = cache.arrays().n_colours
+    before = cache.for_models(kept)  # 6 graphs: the 3 fbnet ones are over the bound
+    expected = _scores(model, before, film, heads[0])
+    assert cache.trim() == 3 and len(cache) == 3  # 3 dropped = max_entries: compacted
+    after = cache.for_models(kept)
+    assert after.colours.n_colours < before.colours.n_colours - grown // 2
+    np.testing.assert_array_equal(after.counts, before.counts)
+    np.testing.assert_allclose(_scores(model, after, film, heads[0]), expected, rtol=1e-5)
+    # the compacted index keeps growing consistently: a graph built afresh in a new
+    # cache and the same graph re-added here get the same scores
+    again = cache.for_models(old[:1])
+    alone = GraphCache(2).for_models(old[:1])
+    np.testing.assert_allclose(
+        _scores(model, again, film, heads[0]), _scores(model, alone, film, heads[0]), rtol=1e-5
+    )
+    assert cache.compact() == 0  # nothing left to drop
