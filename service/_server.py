@@ -62,6 +62,7 @@ class Server:
         meta = load_checkpoint(self._checkpoint_folder())
         meta.cache.max_bytes, meta.cache.max_nodes = s.max_model_bytes, s.max_model_nodes
         meta.cache.max_entries = s.max_cached_models
+        meta.cache.workers = s.encode_workers
         if s.cache_dir is not None:
             meta.cache.load(s.cache_dir)
         self.host = PredictorHost(meta, self.store)
@@ -137,13 +138,14 @@ class Server:
 
     def stop(self, grace_s: float | None = None) -> None:
         """Stop taking calls, let in-flight calls finish (up to ``grace_s``, default
-        the settings'), stop jobs and close the store."""
+        the settings'), stop jobs and the encoder processes, and close the store."""
         if self._grpc is None:
             return
         self._health.enter_graceful_shutdown()
         self._grpc.stop(self.settings.grace_s if grace_s is None else grace_s).wait()
         self._grpc = None
         self.jobs.close()
+        self.host.meta.cache.close()
         self.store.close()
         log.info("stopped", extra={"address": self.address})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -77,6 +78,11 @@ class Settings(BaseSettings):
     max_cached_models: int = Field(default=20_000, ge=1)
     """ONNX graphs kept in the in-memory cache (least recently used dropped first; the
     colour index is compacted as they go, so memory stays bounded)."""
+
+    encode_workers: int = Field(default_factory=lambda: min(8, os.cpu_count() or 1), ge=0, le=64)
+    """Processes that encode the ONNX models of a batch of 8 or more new ones (default: the
+    CPU count, at most 8; 0: in the serving process). A model that crashes the ONNX parser
+    then fails its request instead of the server."""
 
     max_batch_models: int = Field(default=4096, ge=1)
     """Most models in one ``PredictBatch`` message."""

@@ -97,11 +97,17 @@ class ColourIndex:
             ``(colours, counts)``: the distinct last-level colours of its nodes
             and how many nodes have each.
         """
-        x = data.x.numpy().copy()
+        return self.add_arrays(data.x.numpy(), data.edge_index.numpy(), data.edge_attr.numpy())
+
+    def add_arrays(
+        self, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`add` of a graph given as its ``x``, ``edge_index`` and ``edge_attr`` arrays
+        (not modified)."""
+        x = x.copy()
         x[:, _UNUSED_COLUMNS] = 0.0
         colour = self._rows(self._x_rows, self._x, x)
-        edge_index = data.edge_index.numpy()
-        edge_rows = self._rows(self._e_rows, self._e, data.edge_attr.numpy())
+        edge_rows = self._rows(self._e_rows, self._e, edge_attr)
         incoming: list[list[tuple[int, int]]] = [[] for _ in colour]
         if edge_index.ndim == 2 and edge_index.shape == (2, len(edge_rows)):
             for e, s, t in zip(edge_rows, *edge_index.tolist(), strict=True):

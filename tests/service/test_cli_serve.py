@@ -35,6 +35,8 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
             raise _Recorded("recorded")
 
     monkeypatch.setattr(serve_module, "Server", Recorder)
+    # the real one binds a handler to this invocation's stderr, closed once it returns
+    monkeypatch.setattr(serve_module, "configure_logging", lambda json_lines: None)
     for name in Settings.model_fields:
         monkeypatch.delenv(f"FEWLAT_{name.upper()}", raising=False)
     return got
