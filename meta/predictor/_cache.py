@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 from fewlat._files import replace_atomically
-from fewlat.exceptions import InvalidModelError
-from fewlat.meta.features import FEATURE_SCHEMA_VERSION, GRAPH_FEATURES, featurize
-from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES, encode
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION, GRAPH_FEATURES
+from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
+from fewlat.meta.predictor._encoder_pool import EncodedModel, EncoderPool, encode_model
 from fewlat.meta.predictor._graphset import GraphSet, closure
 
 __all__ = ["GraphCache"]
@@ -37,31 +32,6 @@ _Entry = tuple[np.ndarray, np.ndarray, float, np.ndarray]  # colours, counts, ma
 
 #: fewer new models than this are encoded in-process (a pool round trip costs more)
 _POOL_MIN_MODELS = 8
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    """One model encoded and featurised: plain arrays (what a worker process returns)."""
-
-    x: np.ndarray
-    edge_index: np.ndarray
-    edge_attr: np.ndarray
-    graph_attr: np.ndarray
-    macs: float
-
-
-def _encode_model(model: bytes, max_bytes: int | None, max_nodes: int | None) -> _Encoded:
-    """ONNX bytes → features, with the size/node limits (None: fewlat's own model)."""
-    limits = {} if max_bytes is None else {"max_bytes": max_bytes, "max_nodes": max_nodes}
-    graph = encode(model, **limits)
-    data = featurize(graph)
-    return _Encoded(
-        data.x.numpy(),
-        data.edge_index.numpy(),
-        data.edge_attr.numpy(),
-        data.graph_attr[0].numpy(),
-        float(graph.macs),
-    )
 
 
 def _prefix(space: str, eager: bool) -> str:
@@ -78,8 +48,9 @@ class GraphCache:
         max_bytes, max_nodes: limits applied to ONNX bytes from outside.
         workers: processes that encode batches of ONNX bytes given to
             :meth:`keys_for_models` (0: encode in this process; default). They also
-            keep a model that crashes the ONNX parser from taking this process down.
-            Call :meth:`close` to stop them.
+            keep a model that crashes the ONNX parser from taking this process down,
+            and send back plain arrays, never pickles (:mod:`._encoder_pool`). Call
+            :meth:`close` to stop them.
         max_entries: :meth:`trim` drops the least recently used graphs above this
             many (default: no bound). Once as many graphs as that have been dropped,
             it also compacts the colour index to the colours the kept graphs use, so
@@ -100,7 +71,7 @@ class GraphCache:
         self.max_nodes = max_nodes
         self.max_entries = max_entries
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: EncoderPool | None = None
         self._index = ColourIndex(levels)
         self._entries: dict[str, _Entry] = {}
         self._arrays: ColourArrays | None = None
@@ -113,9 +84,9 @@ class GraphCache:
         # the limits guard against bytes from outside; models built from a space's
         # arch strings are fewlat's own and may be larger (weights off or on)
         limits = (self.max_bytes, self.max_nodes) if untrusted else (None, None)
-        self._insert(key, _encode_model(model, *limits))
+        self._insert(key, encode_model(model, *limits))
 
-    def _insert(self, key: str, encoded: _Encoded) -> None:
+    def _insert(self, key: str, encoded: EncodedModel) -> None:
         colours, counts = self._index.add_arrays(encoded.x, encoded.edge_index, encoded.edge_attr)
         self._entries[key] = (colours, counts, encoded.macs, encoded.graph_attr)
         self._arrays = None
@@ -208,7 +179,8 @@ class GraphCache:
         processes, in order, each model's errors raised as in this process.
 
         Raises:
-            InvalidModelError: also when a model crashed a worker process.
+            InvalidModelError: also when a model crashed a worker process (the models
+                before it are cached; the worker is replaced).
         """
         models = list(models)
         keys = ["sha256:" + hashlib.sha256(m).hexdigest() for m in models]
@@ -221,34 +193,17 @@ class GraphCache:
         return [self._touch(k) for k in keys]
 
     def _encode_in_workers(self, new: dict[str, bytes]) -> None:
-        if self._pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(  # never fork a threaded server
-                "forkserver" if "forkserver" in methods else "spawn"
-            )
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        chunk = max(1, len(new) // (4 * self.workers))
-        encoded = self._pool.map(
-            _encode_model,
-            new.values(),
-            repeat(self.max_bytes),
-            repeat(self.max_nodes),
-            chunksize=chunk,
-        )
-        try:
-            for key, result in zip(new, encoded, strict=True):
-                self._insert(key, result)
-        except BrokenProcessPool:
-            self.close()  # a fresh pool starts on the next batch
-            raise InvalidModelError(
-                f"One of {len(new)} ONNX models crashed the encoder process (a malformed "
-                "model the parser cannot survive); send them one at a time to find it."
-            ) from None
+        if self._pool is None or self._pool.workers != self.workers:
+            self.close()
+            self._pool = EncoderPool(self.workers)
+        encoded = self._pool.map(list(new.values()), self.max_bytes, self.max_nodes)
+        for key, result in zip(new, encoded, strict=True):
+            self._insert(key, result)
 
     def close(self) -> None:
         """Stop the worker processes (a later batch starts new ones)."""
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.close()
             self._pool = None
 
     def _touch(self, key: str) -> str:

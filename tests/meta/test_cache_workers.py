@@ -1,5 +1,6 @@
 """``GraphCache(workers=N)``: ONNX batches encoded in worker processes give exactly what
-in-process encoding gives, fail the same way, and survive a worker that dies."""
+in-process encoding gives, fail the same way, survive a worker that dies, and never
+unpickle what a worker sends."""
 
 from __future__ import annotations
 
@@ -54,13 +55,57 @@ def test_a_bad_model_fails_the_batch_as_in_one_process(pooled: GraphCache) -> No
     assert len(pooled) == 8  # the models before the bad one are kept
 
 
-def test_a_dead_worker_fails_one_batch_then_a_fresh_pool_serves(pooled: GraphCache) -> None:
+def test_workers_that_died_while_idle_are_replaced_unnoticed(pooled: GraphCache) -> None:
     reference = GraphCache(2)
     for cache in (pooled, reference):
         cache.for_models(MODELS[:8])
-    for pid in list(pooled._pool._processes):  # e.g. the kernel's OOM killer
-        os.kill(pid, signal.SIGKILL)
-    with pytest.raises(InvalidModelError, match="crashed the encoder process"):
-        pooled.for_models(MODELS[4:])
-    assert pooled._pool is None and len(pooled) == 8
+    dead = pooled._pool.pids()
+    for worker in pooled._pool._all:  # as the kernel's OOM killer would
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.join(timeout=10)  # dead before the next batch
     _same(pooled.for_models(MODELS[4:]), reference.for_models(MODELS[4:]))
+    assert not set(pooled._pool.pids()) & set(dead)
+
+
+class _DiesOnNextModel:
+    """A worker's pipe whose process is killed as soon as a model is sent to it, as if
+    the model had crashed the ONNX parser."""
+
+    def __init__(self, worker) -> None:
+        self._worker, self._conn = worker, worker.conn
+
+    def send_bytes(self, data: bytes) -> None:
+        self._conn.send_bytes(data)
+        os.kill(self._worker.process.pid, signal.SIGKILL)
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
+def test_a_worker_that_dies_on_a_model_fails_that_model(pooled: GraphCache) -> None:
+    reference = GraphCache(2)
+    for cache in (pooled, reference):
+        cache.for_models(MODELS[:8])
+    for worker in pooled._pool._all:
+        worker.conn = _DiesOnNextModel(worker)
+    with pytest.raises(InvalidModelError, match="crashed the encoder process"):
+        pooled.for_models(MODELS[8:])
+    assert len(pooled) == 8  # nothing of the failed batch from its first model on
+    _same(pooled.for_models(MODELS[4:]), reference.for_models(MODELS[4:]))  # new workers
+
+
+def test_nothing_from_a_worker_is_unpickled(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a worker's reply was unpickled")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(ForkingPickler, "loads", refuse)  # what Connection.recv would use
+    cache = GraphCache(2, workers=2)
+    try:
+        _same(cache.for_models(MODELS[:10]), GraphCache(2).for_models(MODELS[:10]))
+    finally:
+        cache.close()
