@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent import futures
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from fewlat.exceptions import InvalidParameterError
-from fewlat.meta.predictor import load_checkpoint
+from fewlat.meta.predictor import EncoderPool, load_checkpoint
 from fewlat.service._auth import TokenBook
 from fewlat.service._servicer import FewlatServicer
 from fewlat.service._settings import Settings
@@ -31,6 +32,13 @@ __all__ = ["SERVICE_NAME", "Server"]
 SERVICE_NAME = fewlat_pb2.DESCRIPTOR.services_by_name["Fewlat"].full_name
 
 log = logging.getLogger(__name__)
+
+
+def _warm(pool: EncoderPool) -> None:
+    try:
+        pool.start()
+    except RuntimeError as err:  # the first batch that needs the pool tries again
+        log.warning("encoder workers did not start: %s", err)
 
 
 class Server:
@@ -63,6 +71,9 @@ class Server:
         meta.cache.max_bytes, meta.cache.max_nodes = s.max_model_bytes, s.max_model_nodes
         meta.cache.max_entries = s.max_cached_models
         meta.cache.workers = s.encode_workers
+        pool = meta.cache.encoder_pool()
+        if pool is not None:  # warm up in the background: workers import torch (seconds)
+            threading.Thread(target=_warm, args=(pool,), name="fewlat-enc", daemon=True).start()
         if s.cache_dir is not None:
             meta.cache.load(s.cache_dir)
         self.host = PredictorHost(meta, self.store)

@@ -1,6 +1,7 @@
 """The meta-learned, hardware-conditioned latency predictor.
 
-* :class:`GraphCache` turns arch strings or ONNX bytes into colour counts once;
+* :class:`GraphCache` turns arch strings or ONNX bytes into colour counts once
+  (batches of bytes optionally in :class:`EncoderPool` worker processes);
 * :class:`Trainer` meta-trains the GNN on pooled tables (episodes = devices);
 * :class:`MetaPredictor` ``.adapt(suite_timings)`` → :class:`DevicePredictor`
   ``.predict…`` → :class:`Prediction` (milliseconds with an 80% interval);
@@ -15,6 +16,7 @@ from fewlat.meta.predictor._checkpoint import (
     save_checkpoint,
 )
 from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descriptor_vector
+from fewlat.meta.predictor._encoder_pool import EncoderPool
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
 from fewlat.meta.predictor._graphset import GraphSet
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_SHOTS",
     "METHODS",
     "DevicePredictor",
+    "EncoderPool",
     "GraphCache",
     "GraphSet",
     "LatencyGNN",

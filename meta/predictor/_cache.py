@@ -192,11 +192,20 @@ class GraphCache:
                 self._add(key, model)
         return [self._touch(k) for k in keys]
 
-    def _encode_in_workers(self, new: dict[str, bytes]) -> None:
+    def encoder_pool(self) -> EncoderPool | None:
+        """The pool of ``workers`` encoder processes (made, not started, on first call),
+        or None when ``workers`` is 0; call its ``start()`` to warm it up early."""
+        if self.workers <= 0:
+            return None
         if self._pool is None or self._pool.workers != self.workers:
             self.close()
             self._pool = EncoderPool(self.workers)
-        encoded = self._pool.map(list(new.values()), self.max_bytes, self.max_nodes)
+        return self._pool
+
+    def _encode_in_workers(self, new: dict[str, bytes]) -> None:
+        pool = self.encoder_pool()
+        assert pool is not None  # workers > 0
+        encoded = pool.map(list(new.values()), self.max_bytes, self.max_nodes)
         for key, result in zip(new, encoded, strict=True):
             self._insert(key, result)
 

@@ -31,6 +31,9 @@ __all__ = ["EncodedModel", "EncoderPool", "encode_model"]
 
 _HEADER = struct.Struct("<qq")  # max_bytes, max_nodes; -1: no limit (fewlat's own models)
 _OK, _ERROR = b"\x00", b"\x01"
+_READY = b"ready"
+#: how long a new worker may take to start (import torch, onnx), seconds
+_START_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ def _answer(request: bytes) -> bytes:
 
 
 def _worker_main(conn: Connection) -> None:
-    """A worker process: answer requests until the pipe closes."""
+    """A worker process: say it is ready, then answer requests until the pipe closes."""
+    conn.send_bytes(_READY)
     while True:
         try:
             request = conn.recv_bytes()
@@ -121,6 +125,17 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child,), daemon=True)
         self.process.start()
         child.close()
+        try:  # wait until it has imported everything: no model is blamed for a bad start
+            ready = self.conn.poll(_START_TIMEOUT_S) and self.conn.recv_bytes() == _READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop()
+            raise RuntimeError(
+                "An ONNX encoder worker process did not start (see its error above). A "
+                "script that uses GraphCache(workers=N) must guard its main code with "
+                "`if __name__ == '__main__':`; or use workers=0 (--encode-workers 0)."
+            )
 
     def stop(self) -> None:
         self.conn.close()  # the worker's recv ends: it exits
@@ -149,6 +164,15 @@ class EncoderPool:
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
         )
+
+    def start(self) -> None:
+        """Start the worker processes now, if they are not running (blocks until they
+        are ready: they import torch and onnx).
+
+        Raises:
+            RuntimeError: a worker did not start.
+        """
+        self._start()
 
     def _start(self) -> ThreadPoolExecutor:
         with self._lock:

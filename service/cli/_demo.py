@@ -85,7 +85,10 @@ def demo_command(
     results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     suites_used: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="fewlat-demo-") as tmp:
-        settings = Settings(address="127.0.0.1:0", db=f"sqlite:///{Path(tmp) / 'demo.db'}")
+        # no encoder worker processes: they would start while this machine is being timed
+        settings = Settings(
+            address="127.0.0.1:0", db=f"sqlite:///{Path(tmp) / 'demo.db'}", encode_workers=0
+        )
         with Server(settings) as server, Client(server.address) as client:
             console.print(f"server on {server.address}, checkpoint {server.host.version}")
             with progress_bar() as bar:

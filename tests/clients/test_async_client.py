@@ -31,7 +31,9 @@ ARCHS = NB201.sample(np.random.default_rng(3), 24)
 
 
 def _settings(folder: Path, **extra) -> Settings:
-    return Settings(address="127.0.0.1:0", db=f"sqlite:///{folder}/fewlat.db", **extra)
+    return Settings(
+        address="127.0.0.1:0", db=f"sqlite:///{folder}/fewlat.db", encode_workers=0, **extra
+    )
 
 
 @pytest.fixture(scope="module")

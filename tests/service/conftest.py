@@ -20,6 +20,9 @@ TIMINGS_MS = (9.0, 4.0, 6.0, 5.0, 7.0)
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
     """Settings of a server on a free localhost port with its own SQLite file."""
     overrides.setdefault("db", f"sqlite:///{tmp_path / 'fewlat.db'}")
+    # in-process encoding: worker processes would cost each test server seconds to start;
+    # tests that are about the workers ask for them
+    overrides.setdefault("encode_workers", 0)
     return Settings(address="127.0.0.1:0", **overrides)
 
 

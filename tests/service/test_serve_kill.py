@@ -10,6 +10,7 @@ import sys
 import time
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from fewlat.service import Server
@@ -68,3 +69,71 @@ def test_acknowledged_calibration_survives_sigkill(tmp_path) -> None:
         again = calibrate(stub_for(server.address), "board", request_id="kill-1")
         assert again.stored == 0 and again.suite_version == report.suite_version
         assert server.store.count_measurements("board") == 6
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (Linux /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process tree from /proc")
+def test_served_batches_use_encoder_workers_that_stop_with_the_server(tmp_path) -> None:
+    import numpy as np
+
+    from fewlat.spaces import get_space
+
+    nb201 = get_space("nb201")
+    models = [nb201.to_onnx(a) for a in nb201.sample(np.random.default_rng(4), 12)]
+    address = f"127.0.0.1:{_free_port()}"
+    db = f"sqlite:///{tmp_path / 'fewlat.db'}"
+    command = [sys.executable, "-m", "fewlat.service.cli", "serve", "--address", address]
+    process = subprocess.Popen(
+        [*command, "--db", db, "--encode-workers", "2"], stderr=subprocess.PIPE
+    )
+    try:
+        _wait_serving(address, process)
+        stub = stub_for(address)
+        calibrate(stub, "board")
+        answers = list(
+            stub.PredictBatch(iter([pb.PredictBatchRequest(device="board", models=models)]))
+        )
+        workers = _descendants(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert len(workers) >= 2  # the encoder workers (and the forkserver that made them)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "encoder workers outlived the server"
+    with Server(settings_for(tmp_path, encode_workers=0)) as server:  # in-process encoding
+        expected = list(
+            stub_for(server.address).PredictBatch(
+                iter([pb.PredictBatchRequest(device="board", models=models)])
+            )
+        )
+    got = [p.latency_ms for a in answers for p in a.predictions]
+    want = [p.latency_ms for a in expected for p in a.predictions]
+    assert len(got) == 12 and np.allclose(got, want, rtol=1e-5)
