@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
 import grpc.aio
 
-from fewlat._wire import MAX_MESSAGE_BYTES
-from fewlat.clients._base import DEFAULT_SERVER, ClientBase
+from fewlat.clients._base import ClientBase
 from fewlat.clients._requests import (
     MeasurementRow,
     batch_requests,
@@ -50,7 +48,7 @@ from fewlat.clients._results import (
 )
 from fewlat.clients.runners import Runner
 from fewlat.clients.runners._checks import check_count
-from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
+from fewlat.v1 import fewlat_pb2
 
 __all__ = ["AsyncClient"]
 
@@ -66,27 +64,10 @@ class AsyncClient(ClientBase):
         OSError: ``tls_ca`` cannot be read.
     """
 
-    def __init__(
-        self,
-        server: str = DEFAULT_SERVER,
-        *,
-        token: str | None = None,
-        tls_ca: str | os.PathLike[str] | None = None,
-        timeout_s: float = 60.0,
-        max_message_bytes: int = MAX_MESSAGE_BYTES,
-    ) -> None:
-        super().__init__(
-            server,
-            token=token,
-            tls_ca=tls_ca,
-            timeout_s=timeout_s,
-            max_message_bytes=max_message_bytes,
-        )
+    def _open_channel(self) -> grpc.aio.Channel:
         if self._credentials is not None:
-            self._channel = grpc.aio.secure_channel(self.server, self._credentials, self._options)
-        else:
-            self._channel = grpc.aio.insecure_channel(self.server, options=self._options)
-        self._stub = fewlat_pb2_grpc.FewlatStub(self._channel)
+            return grpc.aio.secure_channel(self.server, self._credentials, self._options)
+        return grpc.aio.insecure_channel(self.server, options=self._options)
 
     async def close(self) -> None:
         """Close the channel; later calls fail."""

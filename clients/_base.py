@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 
@@ -18,6 +18,7 @@ from fewlat.exceptions import (
     ServiceUnavailableError,
     invalid_parameter,
 )
+from fewlat.v1 import fewlat_pb2_grpc
 
 __all__ = ["DEFAULT_SERVER", "TOKEN_ENV", "ClientBase"]
 
@@ -28,7 +29,8 @@ TOKEN_ENV = "FEWLAT_TOKEN"
 
 
 class ClientBase:
-    """Checked connection settings; subclasses open the channel.
+    """Checked connection settings (the arguments of :class:`~fewlat.clients.Client`)
+    and the channel that a subclass's :meth:`_open_channel` opens.
 
     Raises:
         InvalidParameterError: a bad ``server``, ``timeout_s`` or ``max_message_bytes``.
@@ -74,6 +76,12 @@ class ClientBase:
             if tls_ca is None
             else grpc.ssl_channel_credentials(root_certificates=Path(tls_ca).read_bytes())
         )
+        self._channel = self._open_channel()
+        self._stub = fewlat_pb2_grpc.FewlatStub(self._channel)
+
+    def _open_channel(self) -> Any:
+        """The channel to ``server`` with ``_credentials`` (TLS) or plaintext, and ``_options``."""
+        raise NotImplementedError
 
     @property
     def has_token(self) -> bool:

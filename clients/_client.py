@@ -18,13 +18,11 @@ table, :mod:`fewlat._status`); calls that fail for a reason with no row there
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
 
-from fewlat._wire import MAX_MESSAGE_BYTES
 from fewlat.clients._base import DEFAULT_SERVER, TOKEN_ENV, ClientBase
 from fewlat.clients._requests import (
     MeasurementRow,
@@ -52,7 +50,7 @@ from fewlat.clients._results import (
 )
 from fewlat.clients.runners import Runner
 from fewlat.clients.runners._checks import check_count
-from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
+from fewlat.v1 import fewlat_pb2
 
 __all__ = ["DEFAULT_SERVER", "TOKEN_ENV", "Client"]
 
@@ -79,27 +77,10 @@ class Client(ClientBase):
     context manager, or call :meth:`close`.
     """
 
-    def __init__(
-        self,
-        server: str = DEFAULT_SERVER,
-        *,
-        token: str | None = None,
-        tls_ca: str | os.PathLike[str] | None = None,
-        timeout_s: float = 60.0,
-        max_message_bytes: int = MAX_MESSAGE_BYTES,
-    ) -> None:
-        super().__init__(
-            server,
-            token=token,
-            tls_ca=tls_ca,
-            timeout_s=timeout_s,
-            max_message_bytes=max_message_bytes,
-        )
+    def _open_channel(self) -> grpc.Channel:
         if self._credentials is not None:
-            self._channel = grpc.secure_channel(self.server, self._credentials, self._options)
-        else:
-            self._channel = grpc.insecure_channel(self.server, options=self._options)
-        self._stub = fewlat_pb2_grpc.FewlatStub(self._channel)
+            return grpc.secure_channel(self.server, self._credentials, self._options)
+        return grpc.insecure_channel(self.server, options=self._options)
 
     # -- plumbing ---------------------------------------------------------------------------
 
