@@ -10,7 +10,9 @@ clients run here, in threads. Figures:
   on the server after the first call), 1 client and 16 concurrent clients;
 * ``predict_cold_p50_ms``: a new ONNX model every call (parse + encode each time);
 * ``batch_archs_per_s``: every nb201 arch string through ``PredictBatch`` (chunks
-  of 1024), graphs warm; ``batch_models_per_s``: 1000 new nb201 ONNX models;
+  of 1024), graphs warm; ``batch_models_per_s``: 1000 new nb201 ONNX models
+  (encoded by the server's ``--encode-workers`` processes; ``--encode-workers 0``
+  here measures in-process encoding);
 * ``calibrate_ort_s``: ``fewlat-client calibrate --device bench-ort`` (10 shots,
   onnxruntime, default timing) wall time;
 * ``load_50x200``: 50 concurrent clients × 200 Predicts: errors and p99.
@@ -47,12 +49,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(db: str) -> tuple[subprocess.Popen, str]:
+def _serve(db: str, encode_workers: int | None) -> tuple[subprocess.Popen, str]:
     address = f"127.0.0.1:{_free_port()}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fewlat.service.cli", "serve", "--address", address, "--db", db],
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "fewlat.service.cli", "serve", "--address", address]
+    if encode_workers is not None:
+        command += ["--encode-workers", str(encode_workers)]
+    process = subprocess.Popen([*command, "--db", db], stderr=subprocess.DEVNULL)
     health = health_pb2_grpc.HealthStub(grpc.insecure_channel(address))
     for _ in range(600):
         try:
@@ -106,12 +108,18 @@ def _concurrent(address: str, clients: int, requests: int, call) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/service_speed.json")
+    parser.add_argument(
+        "--encode-workers", type=int, default=None, help="the server's (default: its own)"
+    )
     args = parser.parse_args()
     nb201 = get_space("nb201")
     rng = np.random.default_rng(0)
-    figures: dict = {}
+    figures: dict = {
+        "encode_workers": "server default" if args.encode_workers is None else args.encode_workers,
+        "cpu_count": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        process, address = _serve(f"sqlite:///{tmp}/bench.db")
+        process, address = _serve(f"sqlite:///{tmp}/bench.db", args.encode_workers)
         try:
             with Client(address) as client:
                 board = TableRunner(REPO / "data/measured", "epyc-ort-1t-optall")
