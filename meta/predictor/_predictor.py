@@ -134,6 +134,7 @@ class MetaPredictor:
         *,
         method: str = "fewlat",
         eager: bool = False,
+        steps: int | None = None,
     ) -> DevicePredictor:
         """Adapt to one device from its suite timings; the meta-model is not changed.
 
@@ -145,6 +146,10 @@ class MetaPredictor:
             eager: the device runs the spaces' eager reference models (as HELP's
                 devices did), not fewlat's ONNX; arch strings are then scored as
                 :meth:`Space.eager_model` (see :mod:`._execution`).
+            steps: Gauss-Newton steps on the head (default: the recipe's,
+                ``inner_steps`` for ``fewlat``, ``finetune_steps`` for ``gnn-finetune``;
+                ``zero-shot`` takes none). More steps fit the shots more closely
+                (``benchmarks/adapt_steps.py``).
 
         Returns:
             A new :class:`DevicePredictor`.
@@ -152,11 +157,15 @@ class MetaPredictor:
         Raises:
             NotFittedError: not trained or loaded.
             InvalidParameterError: an unknown suite or method, too many timings,
-                or timings that are not positive.
+                timings that are not positive, or ``steps`` < 0.
         """
         self._check_fitted()
         if method not in METHODS:
             raise invalid_parameter("method", "MetaPredictor.adapt", f"one of {METHODS}", method)
+        if steps is not None and (
+            isinstance(steps, bool) or not isinstance(steps, int) or steps < 0
+        ):
+            raise invalid_parameter("steps", "MetaPredictor.adapt", "an int >= 0 or None", steps)
         if not suite_timings:
             raise invalid_parameter(
                 "suite_timings", "MetaPredictor.adapt", "timings of at least one suite", {}
@@ -173,7 +182,7 @@ class MetaPredictor:
                     f"keyed by suites of this checkpoint {sorted(self.suites_)}",
                     space,
                 )
-            calibrated[space] = self._calibrate(model, space, list(timings), method, eager)
+            calibrated[space] = self._calibrate(model, space, list(timings), method, eager, steps)
         return DevicePredictor(self, model, calibrated, eager)
 
     def restore(self, states: Mapping[str, bytes], *, eager: bool = False) -> DevicePredictor:
@@ -211,7 +220,13 @@ class MetaPredictor:
 
     @torch.no_grad()
     def _calibrate(
-        self, model: LatencyGNN, space: str, timings: list[float], method: str, eager: bool
+        self,
+        model: LatencyGNN,
+        space: str,
+        timings: list[float],
+        method: str,
+        eager: bool,
+        steps: int | None,
     ) -> _Calibrated:
         suite = self.suites_[space]
         if len(timings) > len(suite):
@@ -231,9 +246,12 @@ class MetaPredictor:
         ratio = self.config.target == "ratio"
         targets, mask, _ = shot_targets(np.array([timings]), ratio)
         if method == "fewlat":
-            steps, log_damping = self.config.inner_steps, self.log_damping_
+            steps, log_damping = (
+                self.config.inner_steps if steps is None else steps,
+                self.log_damping_,
+            )
         elif method == "gnn-finetune":
-            steps = self.config.finetune_steps
+            steps = self.config.finetune_steps if steps is None else steps
             log_damping = torch.full_like(
                 self.log_damping_, float(np.log(self.config.finetune_damping))
             )

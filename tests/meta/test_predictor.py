@@ -98,6 +98,23 @@ def test_every_method_adapts(trained):
     assert not np.allclose(preds["fewlat"].latency_ms, preds["gnn-finetune"].latency_ms)
 
 
+def test_adaptation_steps_can_be_set_per_call(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
+    archs = list(table.archs[:8])
+
+    def ms(**kw) -> np.ndarray:
+        return meta.adapt({"nb201": timings}, **kw).predict_archs("nb201", archs).latency_ms
+
+    np.testing.assert_array_equal(ms(steps=meta.config.inner_steps), ms())  # the recipe's
+    np.testing.assert_allclose(ms(steps=0), ms(method="zero-shot"), rtol=1e-6)
+    more = ms(steps=20)
+    assert np.all(np.isfinite(more)) and not np.allclose(more, ms())
+    with pytest.raises(InvalidParameterError, match="'steps'"):
+        meta.adapt({"nb201": timings}, steps=-1)
+
+
 def test_checkpoint_round_trip_gives_identical_predictions(trained, tmp_path):
     meta, tables = trained
     save_checkpoint(meta, tmp_path / "ck")

@@ -1,0 +1,88 @@
+"""How many adaptation steps: fewlat's cross-validation fold models adapted with more
+Gauss-Newton steps than the 3 they were meta-trained with, beside ``gnn-finetune``.
+
+    python benchmarks/adapt_steps.py [--steps 1500] [--folds 4] [--adapt 3,10,20,40]
+
+Reuses the fold models of ``benchmarks/cv_report.py`` (same ``--steps`` and ``--folds``;
+trained first if missing) and scores every device of each space with the model that
+never saw it, as the CV does. Prints mean Spearman ρ per space, K and step count, and
+writes ``benchmarks/results/adapt_steps.json``. The step counts are compared on the
+same folds that report the CV, so picking one from this table is a choice made on the
+evaluation data: a retrained recipe must confirm it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fewlat.meta.metrics import spearman
+from fewlat.meta.predictor import load_checkpoint, runs_eagerly
+from fewlat.meta.tables import read_pool
+from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.handlers import fold_models
+
+SHOTS = (3, 5, 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=1500, help="the CV's training steps")
+    parser.add_argument("--adapt", default="3,10,20,40", help="adaptation steps to compare")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/adapt_steps.json"))
+    args = parser.parse_args()
+    counts = [int(n) for n in args.adapt.split(",")]
+    recipe = load_checkpoint()
+    train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    variants = [("fewlat", n) for n in counts] + [("gnn-finetune", None)]
+    scores: dict[tuple[str, str, int], list[float]] = {}
+    with kept_on_disk(recipe.cache, None):
+        for space in args.spaces.split(","):
+            table = train[space]
+            folds = fold_models(
+                recipe, train, table.devices, args.folds,
+                fold_dir=default_cache_dir() / "cv", steps=args.steps,
+            )  # fmt: skip
+            for held, meta in folds:
+                suite_rows = [table.row_of(a) if a in table else -1 for a in meta.suites_[space]]
+                for device in [d for d in table.devices if d in held]:
+                    column = table.column(device)
+                    shots = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
+                    query = np.setdiff1d(
+                        np.flatnonzero(np.isfinite(column) & (column > 0)), suite_rows
+                    )
+                    if not np.isfinite(shots[0]) or len(query) < 2:
+                        continue
+                    eager = runs_eagerly(table, device)
+                    archs = [table.archs[r] for r in query]
+                    graphs = meta.cache.for_archs(space, archs, eager=eager)
+                    for k in SHOTS:
+                        for method, n in variants:
+                            adapted = meta.adapt(
+                                {space: shots[:k].tolist()}, method=method, eager=eager, steps=n
+                            )
+                            name = method if n is None else f"{method} {n} steps"
+                            rho = spearman(column[query], adapted.predict(graphs).latency_ms)
+                            scores.setdefault((space, name, k), []).append(rho)
+            for method, n in variants:
+                name = method if n is None else f"{method} {n} steps"
+                cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)
+                print(f"{space:9s} {name:18s} {cells}", flush=True)
+    rows = [
+        {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
+        for (s, m, k), v in scores.items()
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"folds": args.folds, "steps": args.steps, "rows": rows}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
