@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 import numpy as np
 
 import fewlat.exceptions
-from fewlat.exceptions import FewlatError, InvalidModelError
+from fewlat.exceptions import FewlatError, InvalidModelError, invalid_parameter
 from fewlat.meta.features import featurize
 from fewlat.meta.graph import encode
 
@@ -149,11 +149,14 @@ class EncoderPool:
     """``workers`` processes that encode ONNX bytes in parallel (started on first use).
 
     Thread-safe. :meth:`close` stops the processes; a later :meth:`map` starts new ones.
+
+    Raises:
+        InvalidParameterError: ``workers`` is not an int >= 1.
     """
 
     def __init__(self, workers: int) -> None:
-        if workers < 1:
-            raise ValueError(f"an EncoderPool needs at least 1 worker, got {workers}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise invalid_parameter("workers", "EncoderPool", "an int >= 1", workers)
         self.workers = workers
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
@@ -225,13 +228,15 @@ class EncoderPool:
         return self._start().map(self._one, [header + bytes(m) for m in models])
 
     def close(self) -> None:
-        """Stop the worker processes and threads."""
+        """Stop the worker processes and threads (models being encoded finish first;
+        queued ones are cancelled)."""
         with self._lock:
             threads, self._threads = self._threads, None
+        if threads is not None:  # the workers are still there for the running tasks
+            threads.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
             workers, self._all = self._all, []
             self._idle = queue.Queue()
-        if threads is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
         for worker in workers:
             worker.stop()
 

@@ -109,3 +109,12 @@ def test_nothing_from_a_worker_is_unpickled(monkeypatch: pytest.MonkeyPatch) -> 
         _same(cache.for_models(MODELS[:10]), GraphCache(2).for_models(MODELS[:10]))
     finally:
         cache.close()
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_a_pool_needs_a_positive_int_of_workers(workers) -> None:
+    from fewlat.exceptions import InvalidParameterError
+    from fewlat.meta.predictor import EncoderPool
+
+    with pytest.raises(InvalidParameterError, match="'workers'"):
+        EncoderPool(workers)
