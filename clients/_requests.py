@@ -24,6 +24,7 @@ __all__ = [
     "batch_requests",
     "calibration_request",
     "check_batch_answer",
+    "check_stream_complete",
     "check_suite",
     "measurement_request",
     "predict_request",
