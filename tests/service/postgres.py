@@ -60,7 +60,8 @@ def _runner() -> tuple[list[str], int | None]:
         uid = pwd.getpwnam("postgres").pw_uid
     except KeyError:
         pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL as")
-    runuser = shutil.which("runuser")
+    # runuser lives in sbin, which a non-login PATH (as CI's) may lack
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
     if runuser is None:
         pytest.skip("running as root and 'runuser' is missing, so PostgreSQL cannot start")
     return [runuser, "-u", "postgres", "--"], uid
