@@ -53,10 +53,11 @@ def _flag(name: str) -> inspect.Parameter:
     field's own default applies.
     """
     annotation = Settings.model_fields[name].annotation
+    flag = name.replace("_", "-")
     if annotation is bool:
-        decl, kind = _BOOL_FLAGS.get(name, f"--{name.replace('_', '-')}/--no-{name}"), bool
+        decl, kind = _BOOL_FLAGS.get(name, f"--{flag}/--no-{flag}"), bool
     else:
-        decl = "--" + name.replace("_", "-")
+        decl = f"--{flag}"
         kind = str if get_origin(annotation) is list else annotation  # lists: comma-separated
     help_text = _help(name) + (" Comma-separated." if get_origin(annotation) is list else "")
     return inspect.Parameter(
