@@ -81,6 +81,7 @@ class ColourIndex:
         self._src: list[list[int]] = [[] for _ in range(levels)]
         self._dst: list[list[int]] = [[] for _ in range(levels)]
         self._edge: list[list[int]] = [[] for _ in range(levels)]
+        self._snapshot: ColourArrays | None = None  # the last arrays(), extended by the next
 
     def _row(self, table: dict[bytes, int], rows: list[np.ndarray], row: np.ndarray) -> int:
         key = row.tobytes()
@@ -109,12 +110,8 @@ class ColourIndex:
         colour = self._rows(self._x_rows, self._x, x)
         edge_rows = self._rows(self._e_rows, self._e, edge_attr)
         incoming: list[list[tuple[int, int]]] = [[] for _ in colour]
-        if edge_index.ndim == 2 and edge_index.shape == (2, len(edge_rows)):
-            for e, s, t in zip(edge_rows, *edge_index.tolist(), strict=True):
-                incoming[t].append((e, s))
-        else:
-            for k, (s, t) in enumerate(edge_index.T.tolist()):
-                incoming[t].append((edge_rows[k], s))
+        for e, s, t in zip(edge_rows, *edge_index.tolist(), strict=True):
+            incoming[t].append((e, s))
         for level in range(self.levels):
             keys, self_ids = self._keys[level], self._self[level]
             src, dst, edges = self._src[level], self._dst[level], self._edge[level]
@@ -184,22 +181,49 @@ class ColourIndex:
             index._src[level] = src.tolist()
             index._dst[level] = dst.tolist()
             index._edge[level] = edge.tolist()
+        if len(index._x) == len(arrays.x) and len(index._e) == len(arrays.edge_attr):
+            index._snapshot = arrays  # the same rows: later snapshots extend it
         return index
 
     def arrays(self) -> ColourArrays:
-        """Snapshot the index as numpy arrays."""
+        """Snapshot the index as numpy arrays.
+
+        The index only grows, so a snapshot extends the previous one with the rows
+        added since: a cheap copy of the old arrays instead of converting every row
+        again (this runs once per batch of new models on the serving path).
+        """
+        old = self._snapshot
+        if (
+            old is not None
+            and len(old.x) == len(self._x)
+            and len(old.edge_attr) == len(self._e)
+            and [len(a) for a in (*old.self_idx, *old.src)]
+            == [len(v) for v in (*self._self, *self._src)]
+        ):
+            return old  # nothing added since
         width = len(NODE_FEATURES)
-        x = np.stack(self._x) if self._x else np.zeros((0, width), np.float32)
-        e = np.stack(self._e) if self._e else np.zeros((0, 3), np.float32)
 
-        def ints(lists: list[list[int]]) -> tuple[np.ndarray, ...]:
-            return tuple(np.asarray(v, dtype=np.int64) for v in lists)
+        def floats(rows: list[np.ndarray], before: np.ndarray | None, cols: int) -> np.ndarray:
+            start = 0 if before is None else len(before)
+            new = np.stack(rows[start:]).astype(np.float32) if len(rows) > start else None
+            if before is None:
+                return new if new is not None else np.zeros((0, cols), np.float32)
+            return before if new is None else np.concatenate([before, new])
 
-        return ColourArrays(
-            x=x.astype(np.float32),
-            edge_attr=e.astype(np.float32),
-            self_idx=ints(self._self),
-            src=ints(self._src),
-            dst=ints(self._dst),
-            edge=ints(self._edge),
+        def ints(lists: list[list[int]], before: tuple[np.ndarray, ...] | None) -> tuple:
+            if before is None:
+                return tuple(np.asarray(v, dtype=np.int64) for v in lists)
+            return tuple(
+                b if len(v) == len(b) else np.concatenate([b, np.asarray(v[len(b) :], np.int64)])
+                for v, b in zip(lists, before, strict=True)
+            )
+
+        self._snapshot = ColourArrays(
+            x=floats(self._x, None if old is None else old.x, width),
+            edge_attr=floats(self._e, None if old is None else old.edge_attr, 3),
+            self_idx=ints(self._self, None if old is None else old.self_idx),
+            src=ints(self._src, None if old is None else old.src),
+            dst=ints(self._dst, None if old is None else old.dst),
+            edge=ints(self._edge, None if old is None else old.edge),
         )
+        return self._snapshot

@@ -178,3 +178,21 @@ def test_trim_compacts_the_colour_index_and_keeps_every_answer():
         _scores(model, again, film, heads[0]), _scores(model, alone, film, heads[0]), rtol=1e-5
     )
     assert cache.compact() == 0  # nothing left to drop
+
+
+def test_snapshots_extend_the_previous_one_and_equal_a_fresh_build():
+    graphs = _graphs("nb201", 4) + _graphs("fbnet", 2)
+    grown, fresh = ColourIndex(2), ColourIndex(2)
+    for g in graphs:
+        grown.add(g)
+        grown.arrays()  # one snapshot per addition, each extending the last
+        fresh.add(g)
+    fresh._snapshot = None  # no earlier snapshot: every row converted at once
+    a, b = grown.arrays(), fresh.arrays()
+    for name in ("x", "edge_attr"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).dtype == np.float32
+    for name in ("self_idx", "src", "dst", "edge"):
+        for u, v in zip(getattr(a, name), getattr(b, name), strict=True):
+            np.testing.assert_array_equal(u, v)
+    assert grown.arrays() is a  # nothing added since: the same snapshot
