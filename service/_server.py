@@ -71,9 +71,6 @@ class Server:
         meta.cache.max_bytes, meta.cache.max_nodes = s.max_model_bytes, s.max_model_nodes
         meta.cache.max_entries = s.max_cached_models
         meta.cache.workers = s.encode_workers
-        pool = meta.cache.encoder_pool()
-        if pool is not None:  # warm up in the background: workers import torch (seconds)
-            threading.Thread(target=_warm, args=(pool,), name="fewlat-enc", daemon=True).start()
         if s.cache_dir is not None:
             meta.cache.load(s.cache_dir)
         self.host = PredictorHost(meta, self.store)
@@ -121,6 +118,10 @@ class Server:
             )
         server.start()
         self._grpc = server
+        pool = meta.cache.encoder_pool()
+        if pool is not None:  # warm up in the background (workers import torch: seconds),
+            # once the port is bound: a start that fails before leaves no workers behind
+            threading.Thread(target=_warm, args=(pool,), name="fewlat-enc", daemon=True).start()
         self.address = f"{s.address.rpartition(':')[0]}:{port}"
         for name in ("", SERVICE_NAME):
             self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
