@@ -189,18 +189,19 @@ class JobRunner:
 
             # the candidate, then each CV fold, is one share of the progress; within a
             # model, meta-training is 80% of its share and the pooled baseline the rest
-            shares, done, shown = 1 + cv_folds, [0], [0.0]
+            shares, done, shown = 1 + cv_folds, 0, 0.0
 
             def progress(phase: str, step: int, total: int, loss: float) -> None:
+                nonlocal done, shown
                 if self._closing.is_set():
                     raise InterruptedError("server shutting down")
                 baseline = phase.endswith("baseline")
                 within = (0.8 + 0.2 * step / total) if baseline else 0.8 * step / total
-                shown[0] = max(shown[0], min((done[0] + within) / shares, 1.0) * 0.95)
+                shown = max(shown, min((done + within) / shares, 1.0) * 0.95)
                 if baseline and step == total:
-                    done[0] += 1
+                    done += 1
                 if step % 10 == 0 or step == total:
-                    store.update_job(job_id, phase=phase, progress=shown[0])
+                    store.update_job(job_id, phase=phase, progress=shown)
 
             candidate = meta_train(tables, suites, config, on_progress=progress)
             candidate.info_.update(
