@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fewlat.meta.evaluation import device_case
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import load_checkpoint, runs_eagerly
+from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import fold_models
@@ -50,26 +51,23 @@ def main() -> None:
                 fold_dir=default_cache_dir() / "cv", steps=args.steps,
             )  # fmt: skip
             for held, meta in folds:
-                suite_rows = [table.row_of(a) if a in table else -1 for a in meta.suites_[space]]
                 for device in [d for d in table.devices if d in held]:
-                    column = table.column(device)
-                    shots = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
-                    query = np.setdiff1d(
-                        np.flatnonzero(np.isfinite(column) & (column > 0)), suite_rows
-                    )
-                    if not np.isfinite(shots[0]) or len(query) < 2:
+                    case = device_case(meta, table, device)
+                    if case is None:
                         continue
-                    eager = runs_eagerly(table, device)
-                    archs = [table.archs[r] for r in query]
-                    graphs = meta.cache.for_archs(space, archs, eager=eager)
                     for k in SHOTS:
                         for method, n in variants:
                             adapted = meta.adapt(
-                                {space: shots[:k].tolist()}, method=method, eager=eager, steps=n
+                                {space: case.shots_ms[:k].tolist()},
+                                method=method,
+                                eager=case.eager,
+                                steps=n,
                             )
                             name = method if n is None else f"{method} {n} steps"
-                            rho = spearman(column[query], adapted.predict(graphs).latency_ms)
-                            scores.setdefault((space, name, k), []).append(rho)
+                            predicted = adapted.predict(case.graphs).latency_ms
+                            scores.setdefault((space, name, k), []).append(
+                                spearman(case.measured_ms, predicted)
+                            )
             for method, n in variants:
                 name = method if n is None else f"{method} {n} steps"
                 cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)

@@ -14,10 +14,18 @@ import numpy as np
 
 from fewlat.meta.evaluation._baselines import device_mix, flops_scaled, ridge_features
 from fewlat.meta.metrics import acc_within, kendall, mape, spearman
-from fewlat.meta.predictor import MetaPredictor, runs_eagerly
+from fewlat.meta.predictor import GraphSet, MetaPredictor, runs_eagerly
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["ALL_METHODS", "DeviceRun", "evaluate", "mean_scores", "score"]
+__all__ = [
+    "ALL_METHODS",
+    "DeviceCase",
+    "DeviceRun",
+    "device_case",
+    "evaluate",
+    "mean_scores",
+    "score",
+]
 
 #: every method ``evaluate`` reports, fewlat first
 ALL_METHODS = ("fewlat", "zero-shot", "gnn-finetune", "device-mix", "ridge", "flops")
@@ -33,6 +41,42 @@ class DeviceRun:
     predicted_ms: dict[str, np.ndarray]
     low_ms: np.ndarray
     high_ms: np.ndarray
+
+
+@dataclass(frozen=True)
+class DeviceCase:
+    """One device's evaluation data under the protocol above.
+
+    Attributes:
+        shots_ms: ``[len(suite)]`` the device's suite timings (NaN: not measured).
+        measured_ms: ``[Q]`` its timings of the query archs.
+        archs: the query archs (the table's archs it measured, suite excluded).
+        eager: whether it ran the eager reference models.
+        graphs: the query archs' graphs from ``meta.cache``.
+    """
+
+    shots_ms: np.ndarray
+    measured_ms: np.ndarray
+    archs: list[str]
+    eager: bool
+    graphs: GraphSet
+
+
+def device_case(
+    meta: MetaPredictor, table: LatencyTable, device: str, execution: str = "auto"
+) -> DeviceCase | None:
+    """The shots and queries of ``device`` in ``table``, or None when it cannot be
+    scored (no anchor timing, or fewer than two query archs)."""
+    column = table.column(device)
+    suite_rows = [table.row_of(a) if a in table else -1 for a in meta.suites_[table.space]]
+    shots_ms = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
+    query = np.setdiff1d(np.flatnonzero(np.isfinite(column) & (column > 0)), suite_rows)
+    if not np.isfinite(shots_ms[0]) or len(query) < 2:
+        return None
+    archs = [table.archs[r] for r in query]
+    eager = runs_eagerly(table, device, execution)
+    graphs = meta.cache.for_archs(table.space, archs, eager=eager)
+    return DeviceCase(shots_ms, column[query], archs, eager, graphs)
 
 
 def score(measured_ms: np.ndarray, predicted_ms: np.ndarray) -> dict[str, float | int]:
@@ -108,23 +152,17 @@ def evaluate(
     """
     space = table.space
     suite = meta.suites_[space]
-    suite_rows = [table.row_of(a) if a in table else -1 for a in suite]
     rows_out: list[dict] = []
     runs: list[DeviceRun] = []
     for device in devices:
-        column = table.column(device)
-        shot_ms = np.array([column[r] if r >= 0 else np.nan for r in suite_rows])
-        query = np.setdiff1d(np.flatnonzero(np.isfinite(column) & (column > 0)), suite_rows)
-        if not np.isfinite(shot_ms[0]) or len(query) < 2:
+        case = device_case(meta, table, device, execution)
+        if case is None:
             if on_device:
                 on_device(device)
             continue
-        archs = [table.archs[r] for r in query]
-        eager = runs_eagerly(table, device, execution)
-        graphs = meta.cache.for_archs(space, archs, eager=eager)
+        shot_ms, measured, graphs, eager = case.shots_ms, case.measured_ms, case.graphs, case.eager
         shot_graphs = meta.cache.for_archs(space, suite, eager=eager)
-        measured = column[query]
-        mix = _mix_inputs(train_table, device, archs, suite)
+        mix = _mix_inputs(train_table, device, case.archs, suite)
         for k in shots:
             timings = shot_ms[:k].tolist()
             predicted: dict[str, np.ndarray] = {}
