@@ -190,7 +190,7 @@ class AsyncClient(ClientBase):
             answered = 0
             async for answer in call:
                 if answered == len(requests):
-                    break  # as the sync client: answers past the last message are ignored
+                    break  # answers past the last message are ignored
                 check_batch_answer(self.server, requests[answered], answer)
                 answered += 1
                 results.extend(prediction_from_proto(p) for p in answer.predictions)

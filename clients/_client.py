@@ -320,8 +320,12 @@ class Client(ClientBase):
             iter(requests), timeout=self.timeout_s * len(requests), metadata=self._metadata
         )
         try:
-            for sent, answer in zip(requests, responses, strict=False):
-                check_batch_answer(self.server, sent, answer)
+            # read to the end of the stream: stopping at the last answer and cancelling
+            # would end the call while the server still waits for the requests to close
+            for answered, answer in enumerate(responses):
+                if answered == len(requests):
+                    break  # answers past the last message are ignored
+                check_batch_answer(self.server, requests[answered], answer)
                 results.extend(prediction_from_proto(p) for p in answer.predictions)
                 if on_progress is not None:
                     on_progress(len(results), total)

@@ -49,7 +49,15 @@ def _rpc(method: Callable) -> Callable:
             try:
                 who = self._principal(context)
                 yield from method(self, request, context, who)
+            except GeneratorExit:  # gRPC dropped the stream: the client cancelled
+                _log(name, grpc.StatusCode.CANCELLED, start, who)
+                raise
             except Exception as err:
+                if isinstance(err, grpc.RpcError) and not context.is_active():
+                    # the request stream of a call the client cancelled (or whose deadline
+                    # passed): the call is over, and nothing went wrong on this side
+                    _log(name, grpc.StatusCode.CANCELLED, start, who)
+                    return
                 fail(context, err, start, who)
             _log(name, grpc.StatusCode.OK, start, who)
 

@@ -4,10 +4,14 @@ checkpoint, SQLite store in a temp folder), calibrated by replaying a measured t
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -26,6 +30,7 @@ from fewlat.exceptions import (
 from fewlat.meta.tables import read_table
 from fewlat.service import Server, Settings, add_token
 from fewlat.spaces import get_space
+from fewlat.v1 import fewlat_pb2, fewlat_pb2_grpc
 from tests.conftest import MEASURED
 
 cli = CliRunner()
@@ -130,6 +135,56 @@ def test_predict_many_matches_single_predictions(
         singles = list(pool.map(lambda a: client.predict(BOARD, space="nb201", arch=a), archs))
     assert [r.latency_ms for r in batch] == pytest.approx([r.latency_ms for r in singles])
     assert [r.high_ms for r in batch] == pytest.approx([r.high_ms for r in singles])
+
+
+@pytest.fixture
+def rpc_log() -> Iterator[list[logging.LogRecord]]:
+    """Records of the server's RPC logger (a handler on it: propagation may be off)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("fewlat.service.rpc")
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def _batch_codes(records: list[logging.LogRecord]) -> list[str]:
+    return [r.code for r in records if getattr(r, "rpc", None) == "PredictBatch"]
+
+
+def test_predict_many_ends_its_stream_cleanly(
+    client: Client, calibrated: CalibrationReport, rpc_log: list[logging.LogRecord]
+) -> None:
+    client.predict_many(BOARD, space="nb201", archs=_archs(5, seed=3), chunk=2)
+    # the client reads to the end of the stream, so the server finished the call with OK
+    # (stopping at the last answer and cancelling used to log an internal error)
+    assert _batch_codes(rpc_log) == ["OK"]
+    assert not [r for r in rpc_log if r.levelno >= logging.ERROR]
+
+
+def test_a_cancelled_batch_stream_is_logged_as_cancelled_not_as_an_error(
+    server: Server, calibrated: CalibrationReport, rpc_log: list[logging.LogRecord]
+) -> None:
+    release = threading.Event()
+
+    def requests() -> Iterator[fewlat_pb2.PredictBatchRequest]:
+        yield fewlat_pb2.PredictBatchRequest(device=BOARD, space="nb201", archs=_archs(1))
+        release.wait(10)  # the stream stays open until the client has cancelled
+
+    with grpc.insecure_channel(server.address) as channel:
+        call = fewlat_pb2_grpc.FewlatStub(channel).PredictBatch(requests())
+        assert len(next(call).predictions) == 1
+        call.cancel()
+        release.set()
+    deadline = time.monotonic() + 10
+    while not _batch_codes(rpc_log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _batch_codes(rpc_log) == ["CANCELLED"]
+    assert not [r for r in rpc_log if r.levelno >= logging.ERROR]
 
 
 def test_predict_many_models_then_archs(client: Client, calibrated: CalibrationReport) -> None:
