@@ -1,5 +1,6 @@
-"""How many adaptation steps: fewlat's cross-validation fold models adapted with more
-Gauss-Newton steps than the 3 they were meta-trained with, beside ``gnn-finetune``.
+"""How many adaptation steps: fewlat's cross-validation fold models adapted with other
+Gauss-Newton step counts than the recipe's ``inner_steps`` (the count they were
+meta-trained with, and ``adapt``'s default), beside ``gnn-finetune``.
 
     python benchmarks/adapt_steps.py [--steps 1500] [--folds 4] [--adapt 3,10,20,40]
 
@@ -8,7 +9,8 @@ trained first if missing) and scores every device of each space with the model t
 never saw it, as the CV does. Prints mean Spearman ρ per space, K and step count, and
 writes ``benchmarks/results/adapt_steps.json``. The step counts are compared on the
 same folds that report the CV, so picking one from this table is a choice made on the
-evaluation data: a retrained recipe must confirm it.
+evaluation data: a retrained recipe must confirm it. Also scores the geometric mean
+of fewlat's and gnn-finetune's predictions (an ensemble of the two networks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import fold_models
 
 SHOTS = (3, 5, 10)
+#: geometric mean of fewlat (the recipe's step count) and gnn-finetune, per model
+ENSEMBLE = "fewlat x gnn-finetune"
 
 
 def main() -> None:
@@ -41,7 +45,10 @@ def main() -> None:
     counts = [int(n) for n in args.adapt.split(",")]
     recipe = load_checkpoint()
     train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    counts = sorted({*counts, recipe.config.inner_steps})
     variants = [("fewlat", n) for n in counts] + [("gnn-finetune", None)]
+    own = f"fewlat {recipe.config.inner_steps} steps"
+    names = [f"fewlat {n} steps" for n in counts] + ["gnn-finetune", ENSEMBLE]
     scores: dict[tuple[str, str, int], list[float]] = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
@@ -56,6 +63,7 @@ def main() -> None:
                     if case is None:
                         continue
                     for k in SHOTS:
+                        predicted = {}
                         for method, n in variants:
                             adapted = meta.adapt(
                                 {space: case.shots_ms[:k].tolist()},
@@ -64,14 +72,15 @@ def main() -> None:
                                 steps=n,
                             )
                             name = method if n is None else f"{method} {n} steps"
-                            predicted = adapted.predict(case.graphs).latency_ms
+                            predicted[name] = adapted.predict(case.graphs).latency_ms
+                        predicted[ENSEMBLE] = np.sqrt(predicted[own] * predicted["gnn-finetune"])
+                        for name, values in predicted.items():
                             scores.setdefault((space, name, k), []).append(
-                                spearman(case.measured_ms, predicted)
+                                spearman(case.measured_ms, values)
                             )
-            for method, n in variants:
-                name = method if n is None else f"{method} {n} steps"
+            for name in names:
                 cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)
-                print(f"{space:9s} {name:18s} {cells}", flush=True)
+                print(f"{space:9s} {name:22s} {cells}", flush=True)
     rows = [
         {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
         for (s, m, k), v in scores.items()
