@@ -42,13 +42,13 @@ def main() -> None:
     parser.add_argument("--adapt", default="3,10,20,40", help="adaptation steps to compare")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/adapt_steps.json"))
     args = parser.parse_args()
-    counts = [int(n) for n in args.adapt.split(",")]
     recipe = load_checkpoint()
     train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
-    counts = sorted({*counts, recipe.config.inner_steps})
-    variants = [("fewlat", n) for n in counts] + [("gnn-finetune", None)]
+    counts = sorted({*(int(n) for n in args.adapt.split(",")), recipe.config.inner_steps})
+    #: name → (method, adaptation steps; None: the method's default)
+    variants = {f"fewlat {n} steps": ("fewlat", n) for n in counts}
+    variants["gnn-finetune"] = ("gnn-finetune", None)
     own = f"fewlat {recipe.config.inner_steps} steps"
-    names = [f"fewlat {n} steps" for n in counts] + ["gnn-finetune", ENSEMBLE]
     scores: dict[tuple[str, str, int], list[float]] = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
@@ -64,21 +64,20 @@ def main() -> None:
                         continue
                     for k in SHOTS:
                         predicted = {}
-                        for method, n in variants:
+                        for name, (method, n) in variants.items():
                             adapted = meta.adapt(
                                 {space: case.shots_ms[:k].tolist()},
                                 method=method,
                                 eager=case.eager,
                                 steps=n,
                             )
-                            name = method if n is None else f"{method} {n} steps"
                             predicted[name] = adapted.predict(case.graphs).latency_ms
                         predicted[ENSEMBLE] = np.sqrt(predicted[own] * predicted["gnn-finetune"])
                         for name, values in predicted.items():
                             scores.setdefault((space, name, k), []).append(
                                 spearman(case.measured_ms, values)
                             )
-            for name in names:
+            for name in [*variants, ENSEMBLE]:
                 cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)
                 print(f"{space:9s} {name:22s} {cells}", flush=True)
     rows = [
