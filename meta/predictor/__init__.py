@@ -4,12 +4,14 @@
   (batches of bytes optionally in :class:`EncoderPool` worker processes);
 * :class:`Trainer` meta-trains the GNN on pooled tables (episodes = devices);
 * :class:`MetaPredictor` ``.adapt(suite_timings)`` → :class:`DevicePredictor`
-  ``.predict…`` → :class:`Prediction` (milliseconds with an 80% interval);
+  ``.predict…`` → :class:`Prediction` (milliseconds with an 80% interval,
+  :class:`IntervalScales`);
 * checkpoints are safetensors + JSON (:func:`save_checkpoint`, :func:`load_checkpoint`).
 """
 
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._checkpoint import (
+    CHECKPOINT_FORMAT,
     DEFAULT_CHECKPOINT,
     checkpoint_version,
     load_checkpoint,
@@ -20,11 +22,13 @@ from fewlat.meta.predictor._encoder_pool import EncoderPool
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
 from fewlat.meta.predictor._graphset import GraphSet
+from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "DEFAULT_CHECKPOINT",
     "EXECUTIONS",
     "MAX_SHOTS",
@@ -33,10 +37,12 @@ __all__ = [
     "EncoderPool",
     "GraphCache",
     "GraphSet",
+    "IntervalScales",
     "LatencyGNN",
     "MetaPredictor",
     "ModelConfig",
     "Prediction",
+    "ShotRecord",
     "SpaceData",
     "TrainConfig",
     "Trainer",

@@ -1,7 +1,7 @@
 """Checkpoints: a folder with ``model.safetensors`` and ``config.json``; loading never unpickles.
 
 ``config.json`` holds the format and feature-schema versions, the training
-recipe, the calibration suites, the interval half-widths, the training-data
+recipe, the calibration suites, the interval scales, the training-data
 manifest (devices and table hashes) and the metrics measured at training time.
 """
 
@@ -20,6 +20,7 @@ from fewlat._files import replace_atomically
 from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._intervals import IntervalScales
 from fewlat.meta.predictor._model import LatencyGNN
 from fewlat.meta.predictor._predictor import MetaPredictor
 from fewlat.meta.predictor._train import TrainConfig
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 #: bump when the folder layout or config keys change incompatibly
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 #: the checkpoint shipped with fewlat (made by the command in the README)
 DEFAULT_CHECKPOINT = Path(__file__).parent / "default"
 _WEIGHTS = "model.safetensors"
@@ -60,7 +61,7 @@ def save_checkpoint(meta: MetaPredictor, folder: str | os.PathLike[str]) -> Path
         "format": CHECKPOINT_FORMAT,
         "feature_schema_version": FEATURE_SCHEMA_VERSION,
         "train_config": meta.config.to_dict(),
-        "intervals": meta.intervals_,
+        "intervals": meta.intervals_.to_dict() if meta.intervals_ else None,
         "has_baseline": meta.baseline_ is not None,
     }
     replace_atomically(folder / _WEIGHTS, save(tensors))
@@ -123,7 +124,11 @@ def load_checkpoint(
     meta.log_damping_ = tensors["meta_log_damping"]
     meta.baseline_ = baseline
     meta.suites_ = {s["space"]: tuple(e["arch"] for e in s["entries"]) for s in config["suites"]}
-    meta.intervals_ = {k: list(v) for k, v in config.get("intervals", {}).items()}
+    try:
+        intervals = config.get("intervals")
+        meta.intervals_ = IntervalScales.from_dict(intervals) if intervals else None
+    except ValueError as exc:
+        raise InvalidParameterError(f"{folder}/{_CONFIG} has bad interval scales: {exc}") from exc
     meta.info_ = {
         k: v for k, v in config.items() if k not in ("train_config", "intervals", "has_baseline")
     }

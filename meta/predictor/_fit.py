@@ -2,9 +2,9 @@
 
 1. A deterministic fifth of the device names (all spaces together) is held out
    for calibration; the meta-model trains ``steps`` on the rest.
-2. On the held-out devices, for every K, the 80th percentile of
-   ``|log predicted − log measured|`` gives the interval half-width.
-   Their ρ and MAPE are the checkpoint's "metrics at training time".
+2. The held-out devices' errors, for every K, fit the 80% intervals
+   (:class:`IntervalScales`, all spaces pooled). Their ρ and MAPE are the
+   checkpoint's "metrics at training time".
 3. Training continues ``steps // 4`` more on every device.
 4. The same network trained without an inner loop (plain pooled training,
    ``steps // 2``) is kept as the ``gnn-finetune`` baseline.
@@ -29,6 +29,7 @@ from fewlat._files import replace_atomically
 from fewlat.meta.metrics import mape, spearman
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._execution import runs_eagerly
+from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._predictor import MetaPredictor
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
@@ -37,8 +38,9 @@ __all__ = ["meta_train", "split_calibration_devices"]
 
 #: (phase name, steps done, steps in phase, loss) → None
 Progress = Callable[[str, int, int, float], None]
-_COVERAGE = 0.8
 _CALIBRATION_QUERIES = 400
+#: bump when what the calibration step computes changes (its saved result is then redone)
+_CALIBRATION_VERSION = 2
 
 
 def split_calibration_devices(devices: Sequence[str], seed: int, share: float = 0.2) -> set[str]:
@@ -50,8 +52,15 @@ def split_calibration_devices(devices: Sequence[str], seed: int, share: float = 
 
 
 def _recipe_hash(config: TrainConfig, data: Sequence[SpaceData]) -> str:
+    # the calibration version is in the hash: a recalibration needs the network as it
+    # was before it trained on the calibration devices, which a resumed run no longer has
     body = json.dumps(
-        [config.to_dict(), [[d.table.space, d.suite, d.devices] for d in data]], sort_keys=True
+        [
+            config.to_dict(),
+            [[d.table.space, d.suite, d.devices] for d in data],
+            _CALIBRATION_VERSION,
+        ],
+        sort_keys=True,
     )
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
@@ -83,23 +92,22 @@ def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPred
     meta.log_damping_ = trainer.log_damping.detach().clone()
     meta.baseline_ = None
     meta.suites_ = dict(suites)
-    meta.intervals_ = {}
+    meta.intervals_ = None
     meta.info_ = {}
     return meta
 
 
 def _calibrate(
     meta: MetaPredictor, tables: Mapping[str, LatencyTable], devices: set[str], seed: int
-) -> tuple[dict[str, list[float]], dict[str, dict]]:
-    """Interval half-widths per space and K, and held-out metrics per space and K."""
-    intervals: dict[str, list[float]] = {}
+) -> tuple[IntervalScales | None, dict[str, dict]]:
+    """Interval scales (all spaces pooled), and held-out metrics per space and K."""
+    records: list[ShotRecord] = []
     metrics: dict[str, dict] = {}
     rng = np.random.default_rng(seed)
     for space, suite in meta.suites_.items():
         table = tables[space]
         suite_rows = [table.row_of(a) for a in suite]
         others = np.setdiff1d(np.arange(len(table)), suite_rows)
-        residuals: list[list[float]] = [[] for _ in suite]
         scores: dict[int, list[tuple[float, float]]] = {}
         for device in sorted(devices & set(table.devices)):
             column = table.column(device)
@@ -118,13 +126,13 @@ def _calibrate(
                 timings = column[suite_rows[:k]].tolist()
                 device_predictor = meta.adapt({space: timings}, eager=eager)
                 predicted = device_predictor.predict(graphs, suite=space).latency_ms
-                residuals[k - 1].extend(np.abs(np.log(predicted) - np.log(column[rows])).tolist())
+                errors = np.abs(np.log(predicted) - np.log(column[rows]))
+                records.append(ShotRecord(k, device_predictor.shot_error(space), errors))
                 scores.setdefault(k, []).append(
                     (spearman(column[rows], predicted), mape(column[rows], predicted))
                 )
         if not scores:
             continue
-        intervals[space] = [float(np.quantile(r, _COVERAGE)) for r in residuals]
         metrics[space] = {
             f"k{k}": {
                 "spearman": float(np.mean([s for s, _ in v])),
@@ -133,7 +141,7 @@ def _calibrate(
             }
             for k, v in scores.items()
         }
-    return intervals, metrics
+    return IntervalScales.fit(records, seed=seed), metrics
 
 
 def meta_train(
@@ -196,11 +204,13 @@ def meta_train(
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
     saved = resume / "calibration.json" if resume is not None else None
     if saved is not None and saved.is_file():
-        intervals, metrics = json.loads(saved.read_text())
+        scales, metrics = json.loads(saved.read_text())
+        intervals = IntervalScales.from_dict(scales) if scales else None
     else:
         intervals, metrics = _calibrate(_fitted(trainer, archs), tables, held, config.seed)
         if saved is not None:
-            replace_atomically(saved, json.dumps([intervals, metrics]))
+            scales = intervals.to_dict() if intervals else None
+            replace_atomically(saved, json.dumps([scales, metrics]))
     trainer.use(full)
     _run("meta", trainer, config.steps + config.steps // 4, resume, save_every, on_progress)
     meta = _fitted(trainer, archs)

@@ -24,6 +24,7 @@ from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._colours import ColourArrays
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._graphset import GraphSet, TorchColours
+from fewlat.meta.predictor._intervals import DEFAULT_HALF_WIDTH, IntervalScales
 from fewlat.meta.predictor._model import LatencyGNN
 from fewlat.meta.predictor._train import TrainConfig
 
@@ -60,6 +61,7 @@ class _Calibrated:
     anchor_log_score: float
     shots: int
     half_width: float  # log-space half width of the 80% interval
+    shot_error: float = float("nan")  # leave-one-shot-out RMS log error (see _intervals)
     method: str = "fewlat"
     #: per-colour values of the whole index, and the snapshot of the index they are for
     #: (compared by identity: a compacted index may have as many colours as an old one)
@@ -67,7 +69,13 @@ class _Calibrated:
 
     def to_bytes(self) -> bytes:
         """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
-        scalars = [self.anchor_ms, self.anchor_log_score, self.shots, self.half_width]
+        scalars = [
+            self.anchor_ms,
+            self.anchor_log_score,
+            self.shots,
+            self.half_width,
+            self.shot_error,
+        ]
         return save_tensors(
             {
                 "film": self.film.contiguous(),
@@ -86,7 +94,7 @@ class _Calibrated:
         """
         try:
             tensors = load_tensors(data)
-            anchor_ms, anchor_log_score, shots, half_width = tensors["scalars"].tolist()
+            anchor_ms, anchor_log_score, shots, half_width, shot_error = tensors["scalars"].tolist()
             return cls(
                 film=tensors["film"],
                 head=tensors["head"],
@@ -94,6 +102,7 @@ class _Calibrated:
                 anchor_log_score=anchor_log_score,
                 shots=int(shots),
                 half_width=half_width,
+                shot_error=shot_error,
                 method=METHODS[int(tensors["method"][0])],
             )
         except (SafetensorError, KeyError, IndexError, ValueError) as exc:
@@ -109,13 +118,16 @@ class MetaPredictor:
         model_: the meta-trained network; log_damping_: its learned inner-loop damping.
         baseline_: the same network trained without meta-learning, or None.
         suites_: ``{space: (arch, …)}`` the calibration suites, anchor first.
-        intervals_: ``{space: [half width for K = 1 … len(suite)]}`` in log space.
+        intervals_: :class:`IntervalScales` of the 80% interval (None: a fixed
+            ±22%, for a checkpoint trained without held-out devices).
         info_: the checkpoint's JSON config (manifest, metrics, versions).
 
     Args:
         config: the training recipe.
         cache: graph cache used to look up suite and arch graphs (a new one if None).
     """
+
+    intervals_: IntervalScales | None
 
     def __init__(self, config: TrainConfig | None = None, cache: GraphCache | None = None):
         self.config = config or TrainConfig()
@@ -236,15 +248,17 @@ class MetaPredictor:
                 f"at most {len(suite)} timings for the {space} suite",
                 len(timings),
             )
+        # row 0 adapts on every timing; the others each leave one shot out (shot error)
+        rows = _leave_one_out_rows(timings)
         names = list(self.suites_)
-        desc = descriptor_vector(timings, names.index(space), len(names))
-        film, heads = model.device_state(torch.from_numpy(desc).unsqueeze(0))
+        desc = np.stack([descriptor_vector(r, names.index(space), len(names)) for r in rows])
+        film, heads = model.device_state(torch.from_numpy(desc))
         k = len(timings)
         colours, counts = self.cache.for_archs(space, suite[:k], eager=eager).restricted()
         n_nodes = counts.sum(dim=1)
         h = model.embed(colours, film)
         ratio = self.config.target == "ratio"
-        targets, mask, _ = shot_targets(np.array([timings]), ratio)
+        targets, mask, _ = shot_targets(np.array(rows), ratio)
         if method == "fewlat":
             steps, log_damping = (
                 self.config.inner_steps if steps is None else steps,
@@ -271,20 +285,40 @@ class MetaPredictor:
                 mask,
                 ratio,
             ).detach()
+        anchor = (counts[:1], n_nodes[:1]) if ratio else None
+        errors = [  # row j adapted without shot i: how far off is shot i?
+            float(predict_log(model, h[j], heads[j], colours.base, counts, n_nodes, anchor)[i])
+            - float(targets[0, i])
+            for j, i in enumerate(_left_out_shots(timings), start=1)
+        ]
+        shot_error = float(np.sqrt(np.mean(np.square(errors)))) if errors else float("nan")
         anchor_score = predict_log(
             model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
         )
-        # a checkpoint trained without held-out devices has no intervals: ±22% (log 0.2)
-        half = self.intervals_.get(space, [0.2] * len(suite))
+        scales = self.intervals_
         return _Calibrated(
-            film=film,
+            film=film[:1],
             head=heads[0],
             anchor_ms=float(timings[0]),
             anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
             shots=k,
-            half_width=float(half[min(k, len(half)) - 1]),
+            half_width=scales.half_width(k, shot_error) if scales else DEFAULT_HALF_WIDTH,
+            shot_error=shot_error,
             method=method,
         )
+
+
+def _left_out_shots(timings: Sequence[float]) -> list[int]:
+    """Shots left out one at a time to measure the shot error: every measured one but the anchor."""
+    return [i for i in range(1, len(timings)) if np.isfinite(timings[i])]
+
+
+def _leave_one_out_rows(timings: Sequence[float]) -> list[list[float]]:
+    """The timings themselves, then one copy per :func:`_left_out_shots` with that shot NaN."""
+    rows = [list(timings)]
+    for i in _left_out_shots(timings):
+        rows.append([float("nan") if j == i else t for j, t in enumerate(timings)])
+    return rows
 
 
 class DevicePredictor:
@@ -307,6 +341,22 @@ class DevicePredictor:
         """``{space: shots}`` of every suite this device was calibrated with."""
         return {space: c.shots for space, c in self._calibrated.items()}
 
+    def shot_error(self, space: str) -> float:
+        """How well this device's own suite timings predict each other: the RMS of
+        log(predicted / measured) of each measured shot after the anchor, adapted
+        without it (NaN with fewer than two measured shots). The 80% interval
+        widens with it (:mod:`._intervals`).
+
+        Raises:
+            InvalidParameterError: ``space`` is not one of :attr:`suites`.
+        """
+        return self._state_of(space, "DevicePredictor.shot_error").shot_error
+
+    def _state_of(self, space: str, where: str) -> _Calibrated:
+        if space not in self._calibrated:
+            raise invalid_parameter("space", where, f"one of {sorted(self._calibrated)}", space)
+        return self._calibrated[space]
+
     def suite_for(self, space: str | None) -> str:
         """The suite that answers for ``space``: its own if calibrated, else the one with
         the most shots (ties: the first calibrated)."""
@@ -321,11 +371,7 @@ class DevicePredictor:
         Raises:
             InvalidParameterError: ``space`` is not one of :attr:`suites`.
         """
-        if space not in self._calibrated:
-            raise invalid_parameter(
-                "space", "DevicePredictor.state_bytes", f"one of {sorted(self._calibrated)}", space
-            )
-        return self._calibrated[space].to_bytes()
+        return self._state_of(space, "DevicePredictor.state_bytes").to_bytes()
 
     @torch.no_grad()
     def predict(self, graphs: GraphSet, *, suite: str | None = None) -> Prediction:

@@ -22,6 +22,7 @@ import numpy as np
 from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import DeviceRun, evaluate
 from fewlat.meta.predictor import (
+    CHECKPOINT_FORMAT,
     GraphCache,
     MetaPredictor,
     TrainConfig,
@@ -56,6 +57,7 @@ def _fold_model(
             [
                 config.to_dict(),
                 baseline,
+                CHECKPOINT_FORMAT,
                 sorted(held),
                 {s: table_hash(t) for s, t in kept.items()},
             ],

@@ -115,6 +115,31 @@ def test_adaptation_steps_can_be_set_per_call(trained):
         meta.adapt({"nb201": timings}, steps=-1)
 
 
+def test_a_device_whose_shots_disagree_gets_a_wider_interval(trained):
+    meta, tables = trained
+    assert meta.intervals_ is not None  # fitted on the held-out calibration devices
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-ort-1t-optall") for a in meta.suites_["nb201"]]
+    consistent = meta.adapt({"nb201": timings})
+    noisy = meta.adapt({"nb201": [*timings[:2], 4.0 * timings[2], *timings[3:]]})
+    assert 0 < consistent.shot_error("nb201") < noisy.shot_error("nb201")
+    archs = list(table.archs[:5])
+    widths = [
+        np.log(p.high_ms / p.latency_ms)
+        for p in (d.predict_archs("nb201", archs) for d in (consistent, noisy))
+    ]
+    assert np.all(widths[0] < widths[1])
+    # one shot cannot be left out: no shot error, the floor-only width
+    assert np.isnan(meta.adapt({"nb201": timings[:1]}).shot_error("nb201"))
+    # the stored state keeps the shot error and the interval
+    restored = meta.restore({"nb201": noisy.state_bytes("nb201")})
+    assert restored.shot_error("nb201") == pytest.approx(noisy.shot_error("nb201"))
+    again = restored.predict_archs("nb201", archs)
+    np.testing.assert_allclose(np.log(again.high_ms / again.latency_ms), widths[1], rtol=1e-6)
+    with pytest.raises(InvalidParameterError, match="one of"):
+        consistent.shot_error("fbnet")
+
+
 def test_checkpoint_round_trip_gives_identical_predictions(trained, tmp_path):
     meta, tables = trained
     save_checkpoint(meta, tmp_path / "ck")
@@ -147,6 +172,16 @@ def test_loading_refuses_other_schema_and_missing_files(trained, tmp_path):
     config["feature_schema_version"] = 999
     (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
     with pytest.raises(InvalidParameterError, match="feature schema 999"):
+        load_checkpoint(tmp_path / "ck")
+    save_checkpoint(meta, tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["intervals"] = {"scale": [0.3, 0.2]}  # no floor
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidParameterError, match="bad interval scales"):
+        load_checkpoint(tmp_path / "ck")
+    config["format"] = 1  # written before the interval scales
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidParameterError, match="checkpoint format 1"):
         load_checkpoint(tmp_path / "ck")
 
 

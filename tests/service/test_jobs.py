@@ -82,7 +82,7 @@ def test_a_promoted_checkpoint_is_served_after_restart(tmp_path) -> None:
     promoted = tmp_path / "promoted"
     shutil.copytree(DEFAULT_CHECKPOINT, promoted)
     config = json.loads((promoted / "config.json").read_text())
-    config["intervals"]["nb201"] = [0.3] * 10
+    config["intervals"]["scale"] = [0.3] * 10
     (promoted / "config.json").write_text(json.dumps(config))
     version = checkpoint_version(promoted)
     with Store(settings_for(tmp_path).db) as store:

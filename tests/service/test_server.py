@@ -88,20 +88,24 @@ def test_a_changed_checkpoint_readapts_from_stored_timings(tmp_path) -> None:
 
     from fewlat.meta.predictor import DEFAULT_CHECKPOINT
 
+    request = pb.PredictRequest(device="board", arch=pb.ArchRef(space="nb201", arch=ARCHS[0]))
     with Server(settings_for(tmp_path)) as server:
         calibrate(stub_for(server.address), "board")
+        before = stub_for(server.address).Predict(request)
     changed = tmp_path / "ckpt"
     shutil.copytree(DEFAULT_CHECKPOINT, changed)
     config = json.loads((changed / "config.json").read_text())
-    config["intervals"]["nb201"] = [0.5] * 10  # same network, wider intervals
-    (changed / "config.json").write_text(json.dumps(config))
+    config["intervals"]["scale"] = [3 * s for s in config["intervals"]["scale"]]
+    (changed / "config.json").write_text(json.dumps(config))  # same network, wider intervals
     with Server(settings_for(tmp_path, checkpoint=changed)) as server:
-        stub = stub_for(server.address)
-        answer = stub.Predict(
-            pb.PredictRequest(device="board", arch=pb.ArchRef(space="nb201", arch=ARCHS[0]))
-        )
+        answer = stub_for(server.address).Predict(request)
         assert answer.checkpoint_version == server.host.version
-        assert math.isclose(answer.high_ms / answer.latency_ms, math.exp(0.5))
+        assert math.isclose(answer.latency_ms, before.latency_ms, rel_tol=1e-5)
+        assert math.isclose(
+            math.log(answer.high_ms / answer.latency_ms),
+            3 * math.log(before.high_ms / before.latency_ms),
+            rel_tol=1e-4,
+        )
         (record,) = server.store.calibrations("board")
         assert record.checkpoint_version == server.host.version
 

@@ -1,0 +1,120 @@
+"""80% prediction intervals whose width follows how predictable each device is.
+
+A device's *shot error* is the root mean square, over its measured shots after
+the anchor, of log(predicted / measured) for that shot when it is left out of
+the adaptation (and of the descriptor). Devices whose own shots are predicted
+badly are predicted badly elsewhere too (Spearman 0.6–0.98 between a device's
+shot error and its 80th-percentile query error, by K, in the device-level CV),
+so the interval's log half-width at K shots is::
+
+    scale[K] * sqrt(shot_error**2 + floor[K]**2)
+
+``floor[K]`` (half the median shot error at K) keeps a device whose few shots
+happen to agree from getting a near-zero interval. ``scale[K]`` is the 80th
+percentile of ``|log residual| / sqrt(shot_error**2 + floor[K]**2)`` over the
+queries of devices held out of training, with equally many queries per device
+and all spaces pooled: the normalised errors of the spaces agree closely, and
+pooling gives each K several times more calibration devices than one space has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["DEFAULT_HALF_WIDTH", "IntervalScales", "ShotRecord"]
+
+#: log half-width without calibration data (a checkpoint trained on too few devices): ±22%
+DEFAULT_HALF_WIDTH = 0.2
+_QUERIES_PER_DEVICE = 400
+
+
+@dataclass(frozen=True)
+class ShotRecord:
+    """One held-out device adapted on its first ``shots`` suite timings.
+
+    Attributes:
+        shots: K, the timings it was adapted on.
+        shot_error: its leave-one-shot-out RMS log error (NaN: fewer than two
+            measured shots).
+        abs_log_errors: ``|log predicted − log measured|`` of its query models.
+    """
+
+    shots: int
+    shot_error: float
+    abs_log_errors: np.ndarray
+
+
+def _spread(shot_error: float, floor: float) -> float:
+    error = shot_error if np.isfinite(shot_error) else 0.0
+    spread = float(np.hypot(error, floor))
+    return spread if spread > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class IntervalScales:
+    """Per-K scale and floor of the interval (index K−1), fitted by :meth:`fit`."""
+
+    scale: tuple[float, ...]
+    floor: tuple[float, ...]
+
+    def half_width(self, shots: int, shot_error: float) -> float:
+        """Log half-width of the 80% interval for a device adapted on ``shots``
+        timings with leave-one-out RMS log error ``shot_error`` (NaN: unknown).
+        K beyond the fitted range uses the last fitted K."""
+        i = min(max(shots, 1), len(self.scale)) - 1
+        return self.scale[i] * _spread(shot_error, self.floor[i])
+
+    @classmethod
+    def fit(
+        cls, records: Sequence[ShotRecord], coverage: float = 0.8, seed: int = 0
+    ) -> IntervalScales | None:
+        """Fit scale and floor for K = 1 … the largest K of ``records``.
+
+        Returns:
+            None when ``records`` is empty; a K without records reuses the
+            previous K's values.
+        """
+        if not records:
+            return None
+        rng = np.random.default_rng(seed)
+        scale: list[float] = []
+        floor: list[float] = []
+        for k in range(1, max(r.shots for r in records) + 1):
+            mine = [r for r in records if r.shots == k and len(r.abs_log_errors)]
+            if not mine:
+                scale.append(scale[-1] if scale else DEFAULT_HALF_WIDTH)
+                floor.append(floor[-1] if floor else 0.0)
+                continue
+            errors = [r.shot_error for r in mine if np.isfinite(r.shot_error)]
+            floor_k = 0.5 * float(np.median(errors)) if errors else 0.0
+            scores = []
+            for r in mine:
+                drawn = r.abs_log_errors
+                if len(drawn) > _QUERIES_PER_DEVICE:
+                    drawn = rng.choice(drawn, _QUERIES_PER_DEVICE, replace=False)
+                scores.append(drawn / _spread(r.shot_error, floor_k))
+            scale.append(float(np.quantile(np.concatenate(scores), coverage)))
+            floor.append(floor_k)
+        return cls(tuple(scale), tuple(floor))
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """JSON-ready form (checkpoint ``config.json``)."""
+        return {"scale": list(self.scale), "floor": list(self.floor)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Sequence[float]]) -> IntervalScales:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: the lists are missing, empty, of different lengths or negative.
+        """
+        try:
+            scale, floor = tuple(map(float, data["scale"])), tuple(map(float, data["floor"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"interval scales need 'scale' and 'floor' lists: {exc}") from exc
+        if not scale or len(scale) != len(floor) or min(scale + floor) < 0:
+            raise ValueError("interval scale and floor must be equally long, non-empty, >= 0")
+        return cls(scale, floor)
