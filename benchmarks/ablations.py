@@ -18,7 +18,9 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
   and the ratio target never see the supernet, and K shots are K references;
 * ``half-devices``: half of the training devices (every other one).
 
-Writes ``benchmarks/results/ablations.json``: ``{variant: {space: {k3, k10}, steps, train_s}}``.
+Writes ``benchmarks/results/ablations.json``: ``{variant: {space: {k3, k10}, steps, train_s}}``,
+adding to what is there (runs with different ``--variants`` may share ``--out``).
+Graphs come from the graph cache (``FEWLAT_CACHE_DIR``), so ``train_s`` is training alone.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fewlat._files import replace_atomically
 from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import evaluate, mean_scores
 from fewlat.meta.predictor import GraphCache, ModelConfig, TrainConfig, meta_train
 from fewlat.meta.tables import LatencyTable, read_pool
+from fewlat.service.cli._common import kept_on_disk
 
 SPACES = ("nb201", "fbnet", "ofa_mbv3")
 
@@ -76,7 +80,20 @@ def main() -> None:
         rng = np.random.default_rng(0)
         drawn = rng.choice(len(table), min(3000, len(table)), replace=False)
         scored[suite["space"]] = _subset(table, np.array(sorted(set(drawn) | suite_rows)))
-    cache = GraphCache(ModelConfig().levels)
+    with kept_on_disk(GraphCache(ModelConfig().levels), None) as cache:
+        _run_variants(args, train, suites, scored, held, kept, cache)
+
+
+def _run_variants(
+    args: argparse.Namespace,
+    train: dict[str, LatencyTable],
+    suites: list[dict],
+    scored: dict[str, LatencyTable],
+    held: list[str],
+    kept: list[str],
+    cache: GraphCache,
+) -> None:
+    """Meta-train and score each of ``args.variants``; add each result to ``args.out``."""
     base = TrainConfig(steps=args.steps)
     variants = {
         "base": (base, ()),
@@ -88,7 +105,6 @@ def main() -> None:
         "no-supernet": (base, ()),
     }
     no_anchor = [{**s, "entries": s["entries"][1:]} for s in suites]
-    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for name in args.variants.split(","):
         config, dropped = variants[name]
         start = time.perf_counter()
@@ -103,17 +119,17 @@ def main() -> None:
         method = "fewlat"
         if config.inner_steps == 0:  # score the pooled network the way gnn-finetune adapts
             meta.baseline_, method = meta.model_, "gnn-finetune"
-        results[name] = {"steps": args.steps, "train_s": time.perf_counter() - start}
+        result = {"steps": args.steps, "train_s": time.perf_counter() - start}
         for space, table in scored.items():
             method_rows, _ = evaluate(meta, table, [d for d in held if d in table.devices], [3, 10])
             rho = mean_scores(method_rows, "spearman")[method]
             error = mean_scores(method_rows, "mape")[method]
-            results[name][space] = {
-                f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)
-            }
-        print(name, json.dumps(results[name]), flush=True)
+            result[space] = {f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)}
+        print(name, json.dumps(result), flush=True)
+        # read again before writing: several runs (--variants split) may share --out
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=1))
+        results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        replace_atomically(args.out, json.dumps({**results, name: result}, indent=1))
 
 
 if __name__ == "__main__":
