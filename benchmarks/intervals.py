@@ -1,0 +1,206 @@
+"""The 80% interval: one width per space, or widths scaled by each device's shot error.
+
+    python benchmarks/intervals.py [--folds 4] [--steps 1500] [--splits 200]
+
+Every device of every space is adapted at K = 3, 5 and 10 by the CV fold model
+that never saw it (``benchmarks/cv_report.py``'s, trained on first use), and
+its query errors and leave-one-shot-out shot error are kept. Then the
+recipe's calibration is replayed ``--splits`` times: a random fifth of the
+device names (as ``meta_train`` holds out) fits the intervals and the other
+devices are scored. Schemes:
+
+* ``per-space width``: the 80th percentile of |log error| per space and K
+  (fewlat before the shot error);
+* ``pooled width``: the same over all spaces;
+* ``shot-error scaled`` (shipped): :class:`IntervalScales`, pooled over spaces.
+
+Reports, per space and K, the mean over splits of the mean per-device
+coverage, its spread between splits, and the mean distance of a device's own
+coverage from 80%; and how well a device's shot error ranks its query
+error. Writes ``benchmarks/results/intervals.json`` and ``intervals.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from fewlat.meta.evaluation import device_case
+from fewlat.meta.metrics import spearman
+from fewlat.meta.predictor import IntervalScales, ShotRecord, load_checkpoint
+from fewlat.meta.tables import read_pool
+from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.handlers import fold_models
+
+SHOTS = (3, 5, 10)
+QUERIES = 1000
+#: (space, device) → record, for one K
+Width = Callable[[str, ShotRecord], float]
+
+
+def _records(folds: int, steps: int, data: str) -> list[tuple[str, str, ShotRecord]]:
+    recipe = load_checkpoint()
+    train = {s: read_pool(data.split(","), s) for s in recipe.suites_}
+    devices = sorted({d for t in train.values() for d in t.devices})
+    rng = np.random.default_rng(0)
+    out = []
+    with kept_on_disk(recipe.cache, None):
+        models = fold_models(
+            recipe, train, devices, folds, fold_dir=default_cache_dir() / "cv", steps=steps
+        )
+        for held, meta in models:
+            for space, table in train.items():
+                for device in [d for d in table.devices if d in held]:
+                    case = device_case(meta, table, device)
+                    if case is None:
+                        continue
+                    size = min(QUERIES, len(case.archs))
+                    rows = np.sort(rng.choice(len(case.archs), size, replace=False))
+                    archs = [case.archs[i] for i in rows]
+                    graphs = meta.cache.for_archs(space, archs, eager=case.eager)
+                    for k in SHOTS:
+                        adapted = meta.adapt({space: case.shots_ms[:k].tolist()}, eager=case.eager)
+                        predicted = adapted.predict(graphs, suite=space).latency_ms
+                        errors = np.abs(np.log(predicted) - np.log(case.measured_ms[rows]))
+                        record = ShotRecord(k, adapted.shot_error(space), errors)
+                        out.append((space, device, record))
+                print(f"fold of {held[0]}…: {space} done", flush=True)
+    return out
+
+
+def _schemes(calibration: Sequence[tuple[str, str, ShotRecord]]) -> dict[str, Width]:
+    def quantile(keep: Callable[[str], bool], k: int) -> float:
+        errors = [r.abs_log_errors[:400] for s, _, r in calibration if keep(s) and r.shots == k]
+        return float(np.quantile(np.concatenate(errors), 0.8))
+
+    per_space = {
+        (s, k): quantile(lambda x, s=s: x == s, k) for s, _, _ in calibration for k in SHOTS
+    }
+    pooled = {k: quantile(lambda x: True, k) for k in SHOTS}
+    scales = IntervalScales.fit([r for _, _, r in calibration])
+    return {
+        "per-space width": lambda s, r: per_space[s, r.shots],
+        "pooled width": lambda s, r: pooled[r.shots],
+        "shot-error scaled": lambda s, r: scales.half_width(r.shots, r.shot_error),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--splits", type=int, default=200)
+    parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    records = _records(args.folds, args.steps, args.data)
+    spaces = sorted({s for s, _, _ in records})
+    names = sorted({d for _, d, _ in records})
+    rng = np.random.default_rng(1)
+    # scheme → space → K → [(mean coverage, mean |device coverage − 0.8|) per split]
+    runs: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {}
+    last_split: dict[str, dict[str, list[float]]] = {}
+    for _ in range(args.splits):
+        held = set(rng.choice(names, size=round(args.share * len(names)), replace=False))
+        calibration = [x for x in records if x[1] in held]
+        if {s for s, _, _ in calibration} != set(spaces):
+            continue  # a split without some space cannot give that space a width
+        for scheme, width in _schemes(calibration).items():
+            for space in spaces:
+                for k in SHOTS:
+                    covered = [
+                        float(np.mean(r.abs_log_errors <= width(space, r)))
+                        for s, d, r in records
+                        if s == space and r.shots == k and d not in held
+                    ]
+                    runs.setdefault(scheme, {}).setdefault(space, {}).setdefault(k, []).append(
+                        (float(np.mean(covered)), float(np.mean(np.abs(np.subtract(covered, 0.8)))))
+                    )
+                    if k == 10:
+                        last_split.setdefault(scheme, {})[space] = covered
+    result = {
+        scheme: {
+            space: {
+                f"k{k}": {
+                    "coverage_mean": float(np.mean([c for c, _ in v])),
+                    "coverage_sd_between_splits": float(np.std([c for c, _ in v])),
+                    "device_distance_from_0.8": float(np.mean([d for _, d in v])),
+                    "splits": len(v),
+                }
+                for k, v in by_k.items()
+            }
+            for space, by_k in by_space.items()
+        }
+        for scheme, by_space in runs.items()
+    }
+    agreement = {space: {f"k{k}": _agreement(records, space, k) for k in SHOTS} for space in spaces}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "intervals.json").write_text(
+        json.dumps({"schemes": result, "shot_error_vs_query_error_spearman": agreement}, indent=1)
+    )
+    print("shot error vs 80th-percentile query error, Spearman over devices:")
+    for space, by_k in agreement.items():
+        print(f"  {space:9s} " + "   ".join(f"{k}: {v:.2f}" for k, v in by_k.items()))
+    for scheme, by_space in result.items():
+        print(f"\n{scheme}: coverage mean ± sd between splits [mean |device coverage − 0.8|]")
+        for space, by_k in by_space.items():
+            cells = "   ".join(
+                f"{k}: {v['coverage_mean']:.3f} ± {v['coverage_sd_between_splits']:.3f} "
+                f"[{v['device_distance_from_0.8']:.2f}]"
+                for k, v in by_k.items()
+            )
+            print(f"  {space:9s} {cells}")
+    _plot(result, last_split, spaces, args.out / "intervals.png")
+
+
+def _agreement(records: Sequence[tuple[str, str, ShotRecord]], space: str, k: int) -> float:
+    """Do devices whose shots disagree get larger query errors? Spearman over devices."""
+    mine = [r for s, _, r in records if s == space and r.shots == k]
+    error = [np.quantile(r.abs_log_errors, 0.8) for r in mine]
+    return spearman(np.array(error), np.array([r.shot_error for r in mine]))
+
+
+def _plot(result: dict, last_split: dict, spaces: list[str], path: Path) -> None:
+    schemes = list(result)
+    fig, axes = plt.subplots(2, len(spaces), figsize=(4.5 * len(spaces), 7), squeeze=False)
+    for col, space in enumerate(spaces):
+        ax = axes[0, col]
+        for i, scheme in enumerate(schemes):
+            v = [result[scheme][space][f"k{k}"] for k in SHOTS]
+            x = np.arange(len(SHOTS)) + (i - 1) * 0.22
+            ax.errorbar(
+                x,
+                [c["coverage_mean"] for c in v],
+                yerr=[c["coverage_sd_between_splits"] for c in v],
+                fmt="o",
+                capsize=3,
+                label=scheme,
+            )
+        ax.axhspan(0.75, 0.85, color="green", alpha=0.12)
+        ax.set_xticks(range(len(SHOTS)), [f"K={k}" for k in SHOTS])
+        ax.set_ylim(0.4, 1.0)
+        ax.set_title(f"{space}: mean coverage ± sd between splits")
+        ax = axes[1, col]
+        for scheme in schemes:
+            covered = sorted(last_split[scheme][space])
+            ax.plot(np.linspace(0, 1, len(covered)), covered, marker=".", label=scheme)
+        ax.axhline(0.8, color="grey", lw=0.8)
+        ax.set_xlabel("devices, sorted (one split, K=10)")
+        ax.set_ylabel("device's own coverage")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
