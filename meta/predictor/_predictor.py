@@ -61,7 +61,8 @@ class _Calibrated:
     anchor_log_score: float
     shots: int
     half_width: float  # log-space half width of the 80% interval
-    shot_error: float = float("nan")  # leave-one-shot-out RMS log error (see _intervals)
+    #: log(predicted / measured) of each measured shot after the anchor, adapted without it
+    shot_errors: tuple[float, ...] = ()
     method: str = "fewlat"
     #: per-colour values of the whole index, and the snapshot of the index they are for
     #: (compared by identity: a compacted index may have as many colours as an old one)
@@ -69,18 +70,13 @@ class _Calibrated:
 
     def to_bytes(self) -> bytes:
         """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
-        scalars = [
-            self.anchor_ms,
-            self.anchor_log_score,
-            self.shots,
-            self.half_width,
-            self.shot_error,
-        ]
+        scalars = [self.anchor_ms, self.anchor_log_score, self.shots, self.half_width]
         return save_tensors(
             {
                 "film": self.film.contiguous(),
                 "head": self.head.contiguous(),
                 "scalars": torch.tensor(scalars, dtype=torch.float64),
+                "shot_errors": torch.tensor(self.shot_errors, dtype=torch.float64),
                 "method": torch.tensor([METHODS.index(self.method)]),
             }
         )
@@ -94,7 +90,7 @@ class _Calibrated:
         """
         try:
             tensors = load_tensors(data)
-            anchor_ms, anchor_log_score, shots, half_width, shot_error = tensors["scalars"].tolist()
+            anchor_ms, anchor_log_score, shots, half_width = tensors["scalars"].tolist()
             return cls(
                 film=tensors["film"],
                 head=tensors["head"],
@@ -102,7 +98,7 @@ class _Calibrated:
                 anchor_log_score=anchor_log_score,
                 shots=int(shots),
                 half_width=half_width,
-                shot_error=shot_error,
+                shot_errors=tuple(tensors["shot_errors"].tolist()),
                 method=METHODS[int(tensors["method"][0])],
             )
         except (SafetensorError, KeyError, IndexError, ValueError) as exc:
@@ -164,7 +160,9 @@ class MetaPredictor:
                 (``benchmarks/adapt_steps.py``).
 
         Returns:
-            A new :class:`DevicePredictor`.
+            A new :class:`DevicePredictor`. Its 80% interval scales with the device's
+            :meth:`DevicePredictor.shot_error`, for which each measured shot after the
+            anchor is also left out once (extra rows of the same batched inner loop).
 
         Raises:
             NotFittedError: not trained or loaded.
@@ -286,12 +284,11 @@ class MetaPredictor:
                 ratio,
             ).detach()
         anchor = (counts[:1], n_nodes[:1]) if ratio else None
-        errors = [  # row j adapted without shot i: how far off is shot i?
+        errors = tuple(  # row j adapted without shot i: how far off is shot i?
             float(predict_log(model, h[j], heads[j], colours.base, counts, n_nodes, anchor)[i])
             - float(targets[0, i])
             for j, i in enumerate(_left_out_shots(timings), start=1)
-        ]
-        shot_error = float(np.sqrt(np.mean(np.square(errors)))) if errors else float("nan")
+        )
         anchor_score = predict_log(
             model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
         )
@@ -302,10 +299,14 @@ class MetaPredictor:
             anchor_ms=float(timings[0]),
             anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
             shots=k,
-            half_width=scales.half_width(k, shot_error) if scales else DEFAULT_HALF_WIDTH,
-            shot_error=shot_error,
+            half_width=scales.half_width(k, _rms(errors)) if scales else DEFAULT_HALF_WIDTH,
+            shot_errors=errors,
             method=method,
         )
+
+
+def _rms(values: Sequence[float]) -> float:
+    return float(np.sqrt(np.mean(np.square(values)))) if len(values) else float("nan")
 
 
 def _left_out_shots(timings: Sequence[float]) -> list[int]:
@@ -341,16 +342,24 @@ class DevicePredictor:
         """``{space: shots}`` of every suite this device was calibrated with."""
         return {space: c.shots for space, c in self._calibrated.items()}
 
-    def shot_error(self, space: str) -> float:
-        """How well this device's own suite timings predict each other: the RMS of
-        log(predicted / measured) of each measured shot after the anchor, adapted
-        without it (NaN with fewer than two measured shots). The 80% interval
-        widens with it (:mod:`._intervals`).
+    def shot_errors(self, space: str) -> list[float]:
+        """How well this device's own suite timings predict each other:
+        log(predicted / measured) of each measured shot after the anchor, in suite
+        order, when the adaptation (and the descriptor) leaves that shot out.
 
         Raises:
             InvalidParameterError: ``space`` is not one of :attr:`suites`.
         """
-        return self._state_of(space, "DevicePredictor.shot_error").shot_error
+        return list(self._state_of(space, "DevicePredictor.shot_errors").shot_errors)
+
+    def shot_error(self, space: str) -> float:
+        """RMS of :meth:`shot_errors` (NaN with fewer than two measured shots); the
+        80% interval widens with it (:mod:`._intervals`).
+
+        Raises:
+            InvalidParameterError: ``space`` is not one of :attr:`suites`.
+        """
+        return _rms(self._state_of(space, "DevicePredictor.shot_error").shot_errors)
 
     def _state_of(self, space: str, where: str) -> _Calibrated:
         if space not in self._calibrated:

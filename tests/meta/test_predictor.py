@@ -140,6 +140,24 @@ def test_a_device_whose_shots_disagree_gets_a_wider_interval(trained):
         consistent.shot_error("fbnet")
 
 
+def test_shot_errors_are_the_shots_predicted_by_adaptations_without_them(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    suite = meta.suites_["nb201"]
+    timings = [table.lookup_ms(a, "epyc-ort-2t-optall") for a in suite]
+    timings[2] = float("nan")  # not measured: not left out, not in the errors
+    device = meta.adapt({"nb201": timings})
+    expected = []
+    for i in (1, 3):
+        held = [float("nan") if j == i else t for j, t in enumerate(timings)]
+        ms = meta.adapt({"nb201": held}).predict_archs("nb201", [suite[i]]).latency_ms[0]
+        expected.append(np.log(ms / timings[i]))
+    np.testing.assert_allclose(device.shot_errors("nb201"), expected, atol=1e-4)
+    assert device.shot_error("nb201") == pytest.approx(
+        np.sqrt(np.mean(np.square(expected))), abs=1e-4
+    )
+
+
 def test_checkpoint_round_trip_gives_identical_predictions(trained, tmp_path):
     meta, tables = trained
     save_checkpoint(meta, tmp_path / "ck")
