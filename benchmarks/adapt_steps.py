@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fewlat.meta.evaluation import device_case
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import fold_models
+from fewlat.service.handlers import held_out_cases
 
 SHOTS = (3, 5, 10)
 #: geometric mean of fewlat (the recipe's step count) and gnn-finetune, per model
@@ -53,30 +52,26 @@ def main() -> None:
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
-            folds = fold_models(
-                recipe, train, table.devices, args.folds,
+            cases = held_out_cases(
+                recipe, train, [table], args.folds,
                 fold_dir=default_cache_dir() / "cv", steps=args.steps,
             )  # fmt: skip
-            for held, meta in folds:
-                for device in [d for d in table.devices if d in held]:
-                    case = device_case(meta, table, device)
-                    if case is None:
-                        continue
-                    for k in SHOTS:
-                        predicted = {}
-                        for name, (method, n) in variants.items():
-                            adapted = meta.adapt(
-                                {space: case.shots_ms[:k].tolist()},
-                                method=method,
-                                eager=case.eager,
-                                steps=n,
-                            )
-                            predicted[name] = adapted.predict(case.graphs).latency_ms
-                        predicted[ENSEMBLE] = np.sqrt(predicted[own] * predicted["gnn-finetune"])
-                        for name, values in predicted.items():
-                            scores.setdefault((space, name, k), []).append(
-                                spearman(case.measured_ms, values)
-                            )
+            for meta, _, _, case in cases:
+                for k in SHOTS:
+                    predicted = {}
+                    for name, (method, n) in variants.items():
+                        adapted = meta.adapt(
+                            {space: case.shots_ms[:k].tolist()},
+                            method=method,
+                            eager=case.eager,
+                            steps=n,
+                        )
+                        predicted[name] = adapted.predict(case.graphs).latency_ms
+                    predicted[ENSEMBLE] = np.sqrt(predicted[own] * predicted["gnn-finetune"])
+                    for name, values in predicted.items():
+                        scores.setdefault((space, name, k), []).append(
+                            spearman(case.measured_ms, values)
+                        )
             for name in [*variants, ENSEMBLE]:
                 cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)
                 print(f"{space:9s} {name:22s} {cells}", flush=True)

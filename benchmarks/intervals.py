@@ -33,46 +33,40 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fewlat.meta.evaluation import device_case
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import IntervalScales, ShotRecord, load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import fold_models
+from fewlat.service.handlers import held_out_cases
 
 SHOTS = (3, 5, 10)
 QUERIES = 1000
-#: (space, device) → record, for one K
+#: (space, record) → the log half-width a scheme gives that record
 Width = Callable[[str, ShotRecord], float]
 
 
 def _records(folds: int, steps: int, data: str) -> list[tuple[str, str, ShotRecord]]:
     recipe = load_checkpoint()
     train = {s: read_pool(data.split(","), s) for s in recipe.suites_}
-    devices = sorted({d for t in train.values() for d in t.devices})
     rng = np.random.default_rng(0)
     out = []
     with kept_on_disk(recipe.cache, None):
-        models = fold_models(
-            recipe, train, devices, folds, fold_dir=default_cache_dir() / "cv", steps=steps
-        )
-        for held, meta in models:
-            for space, table in train.items():
-                for device in [d for d in table.devices if d in held]:
-                    case = device_case(meta, table, device)
-                    if case is None:
-                        continue
-                    size = min(QUERIES, len(case.archs))
-                    rows = np.sort(rng.choice(len(case.archs), size, replace=False))
-                    archs = [case.archs[i] for i in rows]
-                    graphs = meta.cache.for_archs(space, archs, eager=case.eager)
-                    for k in SHOTS:
-                        adapted = meta.adapt({space: case.shots_ms[:k].tolist()}, eager=case.eager)
-                        predicted = adapted.predict(graphs, suite=space).latency_ms
-                        errors = np.abs(np.log(predicted) - np.log(case.measured_ms[rows]))
-                        record = ShotRecord(k, adapted.shot_error(space), errors)
-                        out.append((space, device, record))
-                print(f"fold of {held[0]}…: {space} done", flush=True)
+        cases = held_out_cases(
+            recipe, train, list(train.values()), folds,
+            fold_dir=default_cache_dir() / "cv", steps=steps,
+        )  # fmt: skip
+        for meta, table, device, case in cases:
+            space = table.space
+            size = min(QUERIES, len(case.archs))
+            rows = np.sort(rng.choice(len(case.archs), size, replace=False))
+            archs = [case.archs[i] for i in rows]
+            graphs = meta.cache.for_archs(space, archs, eager=case.eager)
+            for k in SHOTS:
+                adapted = meta.adapt({space: case.shots_ms[:k].tolist()}, eager=case.eager)
+                predicted = adapted.predict(graphs, suite=space).latency_ms
+                errors = np.abs(np.log(predicted) - np.log(case.measured_ms[rows]))
+                out.append((space, device, ShotRecord(k, adapted.shot_error(space), errors)))
+            print(f"{space} {device}: adapted at K = {SHOTS}", flush=True)
     return out
 
 
@@ -81,9 +75,8 @@ def _schemes(calibration: Sequence[tuple[str, str, ShotRecord]]) -> dict[str, Wi
         errors = [r.abs_log_errors[:400] for s, _, r in calibration if keep(s) and r.shots == k]
         return float(np.quantile(np.concatenate(errors), 0.8))
 
-    per_space = {
-        (s, k): quantile(lambda x, s=s: x == s, k) for s, _, _ in calibration for k in SHOTS
-    }
+    spaces = {s for s, _, _ in calibration}
+    per_space = {(s, k): quantile(lambda x, s=s: x == s, k) for s in spaces for k in SHOTS}
     pooled = {k: quantile(lambda x: True, k) for k in SHOTS}
     scales = IntervalScales.fit([r for _, _, r in calibration])
     return {

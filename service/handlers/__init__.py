@@ -9,7 +9,13 @@
 """
 
 from fewlat.service.handlers._catalog import SuiteCatalog
-from fewlat.service.handlers._cv import cross_validate, cv_spearman, fold_models, folds_of
+from fewlat.service.handlers._cv import (
+    cross_validate,
+    cv_spearman,
+    fold_models,
+    folds_of,
+    held_out_cases,
+)
 from fewlat.service.handlers._dataplane import DataPlane
 from fewlat.service.handlers._jobs import JobRunner, add_store_measurements, held_out_score
 from fewlat.service.handlers._predictors import (
@@ -37,6 +43,7 @@ __all__ = [
     "cv_spearman",
     "fold_models",
     "folds_of",
+    "held_out_cases",
     "held_out_score",
     "runs_eagerly",
 ]

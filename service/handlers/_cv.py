@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.hwdesc import build_suite
-from fewlat.meta.evaluation import DeviceRun, evaluate
+from fewlat.meta.evaluation import DeviceCase, DeviceRun, device_case, evaluate
 from fewlat.meta.predictor import (
     CHECKPOINT_FORMAT,
     GraphCache,
@@ -33,7 +33,7 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["cross_validate", "cv_spearman", "fold_models", "folds_of"]
+__all__ = ["cross_validate", "cv_spearman", "fold_models", "folds_of", "held_out_cases"]
 
 
 def folds_of(devices: Sequence[str], folds: int) -> list[list[str]]:
@@ -108,6 +108,27 @@ def fold_models(
             train_tables, config, held, fold_dir, recipe.cache, recipe.baseline_ is not None,
             progress,
         )  # fmt: skip
+
+
+def held_out_cases(
+    recipe: MetaPredictor,
+    train_tables: Mapping[str, LatencyTable],
+    tables: Sequence[LatencyTable],
+    folds: int,
+    *,
+    fold_dir: Path,
+    steps: int | None = None,
+) -> Iterator[tuple[MetaPredictor, LatencyTable, str, DeviceCase]]:
+    """Every scorable device of ``tables`` with the fold model that never saw it:
+    ``(fold model, table, device, its case)``, fold by fold (each fold model loaded once)."""
+    devices = sorted({d for t in tables for d in t.devices})
+    models = fold_models(recipe, train_tables, devices, folds, fold_dir=fold_dir, steps=steps)
+    for held, meta in models:
+        for table in tables:
+            for device in [d for d in table.devices if d in held]:
+                case = device_case(meta, table, device)
+                if case is not None:
+                    yield meta, table, device, case
 
 
 def cross_validate(

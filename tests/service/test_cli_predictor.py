@@ -148,5 +148,22 @@ def test_eval_cv_scores_every_device_with_a_model_that_never_saw_it(checkpoint, 
     assert _fold_models(tmp_path) == fold_models
 
 
+def test_held_out_cases_pairs_each_device_with_a_fold_model_that_never_saw_it(checkpoint, tmp_path):
+    from fewlat.meta.tables import read_pool
+    from fewlat.service.handlers import held_out_cases
+
+    recipe = load_checkpoint(checkpoint)
+    train = {s: read_pool([MEASURED], s) for s in recipe.suites_}
+    tables = list(train.values())
+    seen = []
+    for meta, table, device, case in held_out_cases(
+        recipe, train, tables, 2, fold_dir=tmp_path / "cv", steps=2
+    ):
+        assert device not in meta.info_["manifest"][table.space]["devices"]
+        assert len(case.measured_ms) == len(case.archs) > 0
+        seen.append((table.space, device))
+    assert sorted(seen) == sorted((t.space, d) for t in tables for d in t.devices)
+
+
 def _fold_models(root: Path) -> list[Path]:
     return sorted(p for p in (root / "cache" / "cv").iterdir() if p.is_dir() and "." not in p.name)
