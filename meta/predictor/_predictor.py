@@ -60,7 +60,6 @@ class _Calibrated:
     anchor_ms: float
     anchor_log_score: float
     shots: int
-    half_width: float  # log-space half width of the 80% interval
     #: log(predicted / measured) of each measured shot after the anchor, adapted without it
     shot_errors: tuple[float, ...] = ()
     method: str = "fewlat"
@@ -70,7 +69,7 @@ class _Calibrated:
 
     def to_bytes(self) -> bytes:
         """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
-        scalars = [self.anchor_ms, self.anchor_log_score, self.shots, self.half_width]
+        scalars = [self.anchor_ms, self.anchor_log_score, self.shots]
         return save_tensors(
             {
                 "film": self.film.contiguous(),
@@ -90,14 +89,13 @@ class _Calibrated:
         """
         try:
             tensors = load_tensors(data)
-            anchor_ms, anchor_log_score, shots, half_width = tensors["scalars"].tolist()
+            anchor_ms, anchor_log_score, shots = tensors["scalars"].tolist()
             return cls(
                 film=tensors["film"],
                 head=tensors["head"],
                 anchor_ms=anchor_ms,
                 anchor_log_score=anchor_log_score,
                 shots=int(shots),
-                half_width=half_width,
                 shot_errors=tuple(tensors["shot_errors"].tolist()),
                 method=METHODS[int(tensors["method"][0])],
             )
@@ -292,14 +290,12 @@ class MetaPredictor:
         anchor_score = predict_log(
             model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
         )
-        scales = self.intervals_
         return _Calibrated(
             film=film[:1],
             head=heads[0],
             anchor_ms=float(timings[0]),
             anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
             shots=k,
-            half_width=scales.half_width(k, _rms(errors)) if scales else DEFAULT_HALF_WIDTH,
             shot_errors=errors,
             method=method,
         )
@@ -416,7 +412,10 @@ class DevicePredictor:
         latency = np.exp(score - cal.anchor_log_score) * (
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
-        spread = np.exp(cal.half_width)
+        scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
+        spread = np.exp(
+            scales.half_width(cal.shots, _rms(cal.shot_errors)) if scales else DEFAULT_HALF_WIDTH
+        )
         return Prediction(latency, latency / spread, latency * spread, name)
 
     def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
