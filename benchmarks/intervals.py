@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import IntervalScales, ShotRecord, load_checkpoint
+from fewlat.meta.predictor import IntervalScales, ShotRecord, TrainConfig, load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import held_out_cases
@@ -90,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/help,data/measured")
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps // 2, help="the CV's steps")
     parser.add_argument("--splits", type=int, default=200)
     parser.add_argument("--share", type=float, default=0.2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))

@@ -20,7 +20,12 @@ from fewlat.meta.predictor._checkpoint import (
 from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descriptor_vector
 from fewlat.meta.predictor._encoder_pool import EncoderPool
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
-from fewlat.meta.predictor._fit import meta_train, split_calibration_devices, table_hash
+from fewlat.meta.predictor._fit import (
+    RECIPE_VERSION,
+    meta_train,
+    split_calibration_devices,
+    table_hash,
+)
 from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
@@ -33,6 +38,7 @@ __all__ = [
     "EXECUTIONS",
     "MAX_SHOTS",
     "METHODS",
+    "RECIPE_VERSION",
     "DevicePredictor",
     "EncoderPool",
     "GraphCache",

@@ -3,11 +3,13 @@
 1. A deterministic fifth of the device names (all spaces together) is held out
    for calibration; the meta-model trains ``steps`` on the rest.
 2. The held-out devices' errors, for every K, fit the 80% intervals
-   (:class:`IntervalScales`, all spaces pooled). Their ρ and MAPE are the
-   checkpoint's "metrics at training time".
-3. Training continues ``steps // 4`` more on every device.
-4. The same network trained without an inner loop (plain pooled training,
-   ``steps // 2``) is kept as the ``gnn-finetune`` baseline.
+   (:class:`IntervalScales`, all spaces pooled) of that same, finished network:
+   intervals fitted on one snapshot and used with another were 0.04–0.10 too
+   wide (recipe 2 calibrated at ``steps`` and went on to train ``steps // 4``
+   more on every device). Their ρ and MAPE are the checkpoint's "metrics at
+   training time". The calibration devices are never trained on.
+3. The same network trained without an inner loop (plain pooled training,
+   ``steps // 2``, every device) is kept as the ``gnn-finetune`` baseline.
 
 Progress is saved every ``save_every`` steps into ``resume_dir``; a rerun with
 the same recipe continues from there.
@@ -34,13 +36,14 @@ from fewlat.meta.predictor._predictor import MetaPredictor
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["meta_train", "split_calibration_devices"]
+__all__ = ["RECIPE_VERSION", "meta_train", "split_calibration_devices"]
 
 #: (phase name, steps done, steps in phase, loss) → None
 Progress = Callable[[str, int, int, float], None]
 _CALIBRATION_QUERIES = 400
-#: bump when what the calibration step computes changes (its saved result is then redone)
-_CALIBRATION_VERSION = 2
+#: bump when the recipe changes (saved progress and CV fold models are then redone);
+#: 3: the calibration devices are never trained on, and calibrate the finished network
+RECIPE_VERSION = 3
 
 
 def split_calibration_devices(devices: Sequence[str], seed: int, share: float = 0.2) -> set[str]:
@@ -52,13 +55,12 @@ def split_calibration_devices(devices: Sequence[str], seed: int, share: float = 
 
 
 def _recipe_hash(config: TrainConfig, data: Sequence[SpaceData]) -> str:
-    # the calibration version is in the hash: a recalibration needs the network as it
-    # was before it trained on the calibration devices, which a resumed run no longer has
+    # the recipe version is in the hash: progress saved by another recipe is not resumed
     body = json.dumps(
         [
             config.to_dict(),
             [[d.table.space, d.suite, d.devices] for d in data],
-            _CALIBRATION_VERSION,
+            RECIPE_VERSION,
         ],
         sort_keys=True,
     )
@@ -202,19 +204,8 @@ def meta_train(
     trainer = Trainer(config, first, len(names), cache)
     trainer.prepare(full, on_new=on_graph)
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
-    saved = resume / "calibration.json" if resume is not None else None
-    if saved is not None and saved.is_file():
-        scales, metrics = json.loads(saved.read_text())
-        intervals = IntervalScales.from_dict(scales) if scales else None
-    else:
-        intervals, metrics = _calibrate(_fitted(trainer, archs), tables, held, config.seed)
-        if saved is not None:
-            scales = intervals.to_dict() if intervals else None
-            replace_atomically(saved, json.dumps([scales, metrics]))
-    trainer.use(full)
-    _run("meta", trainer, config.steps + config.steps // 4, resume, save_every, on_progress)
     meta = _fitted(trainer, archs)
-    meta.intervals_ = intervals
+    meta.intervals_, metrics = _calibrate(meta, tables, held, config.seed)
     if baseline:
         pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache)
         _run("baseline", pooled, config.steps // 2, resume, save_every, on_progress)
@@ -231,6 +222,7 @@ def meta_train(
         "excluded_devices": sorted(excluded),
         "skipped_steps": trainer.skipped_steps,
         "calibration_devices": sorted(held),
+        "recipe_version": RECIPE_VERSION,
         "metrics": {"held_out_calibration_devices": metrics},
     }
     return meta

@@ -31,7 +31,8 @@ class TrainConfig:
     """The meta-training recipe (stored in checkpoints, reused by ``eval --cv``).
 
     Attributes:
-        steps: optimiser steps.
+        steps: optimiser steps (3750: as many as recipe 2 gave the network, 3000 on
+            the devices without the calibration devices and 750 more with them).
         devices_per_step: devices (tasks) per step.
         queries: query archs per step.
         inner_steps: inner-loop steps; 0 trains a plain pooled model. 10 rather
@@ -49,7 +50,7 @@ class TrainConfig:
         model: the network's architecture.
     """
 
-    steps: int = 3000
+    steps: int = 3750
     devices_per_step: int = 8
     queries: int = 48
     inner_steps: int = 10
@@ -145,11 +146,6 @@ class Trainer:
         self.step = 0
         self.skipped_steps = 0  # steps whose loss or gradient was not finite (not applied)
         self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
-
-    def use(self, data: Sequence[SpaceData]) -> None:
-        """Continue training on other devices (same spaces and suites)."""
-        self.data = list(data)
-        self._queries = [d.query_rows(self.config.max_archs, self.config.seed) for d in self.data]
 
     def prepare(
         self, data: Sequence[SpaceData], on_new: Callable[[int], None] | None = None

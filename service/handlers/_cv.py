@@ -23,6 +23,7 @@ from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import DeviceCase, DeviceRun, device_case, evaluate
 from fewlat.meta.predictor import (
     CHECKPOINT_FORMAT,
+    RECIPE_VERSION,
     GraphCache,
     MetaPredictor,
     TrainConfig,
@@ -58,6 +59,7 @@ def _fold_model(
                 config.to_dict(),
                 baseline,
                 CHECKPOINT_FORMAT,
+                RECIPE_VERSION,
                 sorted(held),
                 {s: table_hash(t) for s, t in kept.items()},
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from fewlat.exceptions import InvalidParameterError, NotFittedError
 from fewlat.hwdesc import build_suite
 from fewlat.meta.predictor import (
+    RECIPE_VERSION,
     GraphCache,
     MetaPredictor,
     ModelConfig,
@@ -230,6 +232,29 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path):
     assert steps_seen[0] == 3  # steps 1-2 were saved and not redone
     for k, v in straight.model_.state_dict().items():
         assert torch.allclose(v, resumed.model_.state_dict()[k], atol=1e-6), k
+
+
+def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_it():
+    table = read_pool([MEASURED], "nb201")
+    suites = [build_suite(table, size=3).to_dict()]
+    config = replace(TINY, steps=4)
+    meta = meta_train({"nb201": table}, suites, config, baseline=False)
+    held = meta.info_["calibration_devices"]
+    assert held and meta.info_["recipe_version"] == RECIPE_VERSION
+    assert meta.info_["metrics"]["held_out_calibration_devices"]["nb201"]["k3"]["devices"] == len(
+        held
+    )
+    # other timings on the calibration devices: the same network, other intervals
+    cols = [table.devices.index(d) for d in held]
+    latency_ms = table.latency_ms.copy()
+    latency_ms[:, cols] *= np.random.default_rng(0).uniform(0.5, 2.0, (len(table), len(cols)))
+    moved = meta_train(
+        {"nb201": dataclasses.replace(table, latency_ms=latency_ms)}, suites, config, baseline=False
+    )
+    for k, v in meta.model_.state_dict().items():  # (equal to float summation order)
+        assert torch.allclose(v, moved.model_.state_dict()[k], atol=1e-6), k
+    assert moved.info_["metrics"] != meta.info_["metrics"]
+    assert moved.intervals_.to_dict() != meta.intervals_.to_dict()
 
 
 def test_devices_measured_by_fewlat_run_onnx_and_others_the_eager_model(trained):
