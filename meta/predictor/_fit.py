@@ -1,4 +1,4 @@
-"""The whole meta-training recipe: split, train, calibrate intervals, finish, baseline.
+"""The whole meta-training recipe: split, train, calibrate intervals, baseline.
 
 1. A deterministic fifth of the device names (all spaces together) is held out
    for calibration; the meta-model trains ``steps`` on the rest.
@@ -195,13 +195,13 @@ def meta_train(
         return groups
 
     full = data_for(lambda d: True)
-    first = data_for(lambda d: d not in held)
+    trained = data_for(lambda d: d not in held)
     resume = Path(resume_dir) if resume_dir is not None else None
     if resume is not None:
         resume = resume / _recipe_hash(config, full)
         resume.mkdir(parents=True, exist_ok=True)
 
-    trainer = Trainer(config, first, len(names), cache)
+    trainer = Trainer(config, trained, len(names), cache)
     trainer.prepare(full, on_new=on_graph)
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
     meta = _fitted(trainer, archs)
