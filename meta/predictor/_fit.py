@@ -3,11 +3,11 @@
 1. A deterministic fifth of the device names (all spaces together) is held out
    for calibration; the meta-model trains ``steps`` on the rest.
 2. The held-out devices' errors, for every K, fit the 80% intervals
-   (:class:`IntervalScales`, all spaces pooled) of that same, finished network:
-   intervals fitted on one snapshot and used with another were 0.04–0.10 too
-   wide (recipe 2 calibrated at ``steps`` and went on to train ``steps // 4``
-   more on every device). Their ρ and MAPE are the checkpoint's "metrics at
-   training time". The calibration devices are never trained on.
+   (:class:`IntervalScales`, all spaces pooled) of that same, finished network,
+   so the intervals belong to the network that ships (recipe 2 calibrated at
+   ``steps`` and went on to train ``steps // 4`` more on every device). Their ρ
+   and MAPE are the checkpoint's "metrics at training time". The calibration
+   devices are never trained on.
 3. The same network trained without an inner loop (plain pooled training,
    ``steps // 2``, every device) is kept as the ``gnn-finetune`` baseline.
 
