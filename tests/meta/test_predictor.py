@@ -251,7 +251,7 @@ def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_
     moved = meta_train(
         {"nb201": dataclasses.replace(table, latency_ms=latency_ms)}, suites, config, baseline=False
     )
-    for k, v in meta.model_.state_dict().items():  # (equal to float summation order)
+    for k, v in meta.model_.state_dict().items():  # equal up to float summation order
         assert torch.allclose(v, moved.model_.state_dict()[k], atol=1e-6), k
     assert moved.info_["metrics"] != meta.info_["metrics"]
     assert moved.intervals_.to_dict() != meta.intervals_.to_dict()
