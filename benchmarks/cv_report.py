@@ -1,6 +1,6 @@
 """Device-level cross-validation of the shipped recipe on every device we have, all spaces.
 
-    python benchmarks/cv_report.py [--folds 4] [--steps N] [--spaces nb201,fbnet,ofa_mbv3]
+    python benchmarks/cv_report.py [--folds 4] [--steps 1875] [--spaces nb201,fbnet,ofa_mbv3]
 
 The same as ``fewlat eval --cv FOLDS`` per space, with the fold models shared
 by all spaces (every device name is in exactly one fold, and each fold model
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
-from fewlat.meta.predictor import load_checkpoint
+from fewlat.meta.predictor import TrainConfig, load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import cross_validate, fold_models
@@ -47,7 +47,12 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/help,data/measured")
     parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=TrainConfig.steps // 2,
+        help="fold models' training steps (default: half the recipe's, as the README's figures)",
+    )
     parser.add_argument("--shots", default="3,5,10")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()

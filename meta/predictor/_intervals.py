@@ -4,8 +4,8 @@ A device's *shot error* is the root mean square, over its measured shots after
 the anchor, of log(predicted / measured) for that shot when it is left out of
 the adaptation (and of the descriptor). Devices whose own shots are predicted
 badly are predicted badly elsewhere too (Spearman over the CV's devices between
-a device's shot error and its 80th-percentile query error: 0.90–0.97 at K=10,
-0.60–0.91 at K=5, only 0.11–0.55 at K=3; ``benchmarks/intervals.py``), so the
+a device's shot error and its 80th-percentile query error: 0.91–0.97 at K=10,
+0.65–0.93 at K=5, only 0.29–0.58 at K=3; ``benchmarks/intervals.py``), so the
 interval's log half-width at K shots is::
 
     scale[K] * sqrt(shot_error**2 + floor[K]**2)
