@@ -1,13 +1,15 @@
 """The 80% interval: one width per space, or widths scaled by each device's shot error.
 
-    python benchmarks/intervals.py [--folds 4] [--steps 1875] [--splits 200]
+    python benchmarks/intervals.py [--folds 4] [--steps 1875] [--splits 200] [--draw stratified]
 
 Every device of every space is adapted at K = 3, 5 and 10 by the CV fold model
 that never saw it (``benchmarks/cv_report.py``'s, trained on first use), and
 its query errors and leave-one-shot-out shot error are kept. Then the
-recipe's calibration is replayed ``--splits`` times: a random fifth of the
-device names (as ``meta_train`` holds out) fits the intervals and the other
-devices are scored. Schemes:
+recipe's calibration is replayed ``--splits`` times: a fifth of the device
+names fits the intervals and the other devices are scored. ``--draw
+stratified`` draws that fifth as ``meta_train`` does
+(:func:`split_calibration_devices`, one seed per draw); ``--draw random``
+draws it uniformly (the recipe before version 4). Schemes:
 
 * ``per-space width``: the 80th percentile of |log error| per space and K
   (fewlat before the shot error);
@@ -36,7 +38,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import IntervalScales, ShotRecord, TrainConfig, load_checkpoint
+from fewlat.meta.predictor import (
+    IntervalScales,
+    ShotRecord,
+    TrainConfig,
+    calibration_groups,
+    load_checkpoint,
+    split_calibration_devices,
+)
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import held_out_cases
@@ -49,9 +58,10 @@ Width = Callable[[str, ShotRecord], float]
 
 def _records(
     folds: int, steps: int, data: str
-) -> tuple[list[tuple[str, str, ShotRecord]], dict[str, tuple[str, ...]]]:
-    """``(space, device, record)`` for every device and K, and per device the
-    calibration devices of the fold model that adapted it."""
+) -> tuple[list[tuple[str, str, ShotRecord]], dict[str, tuple[str, ...]], dict[str, tuple]]:
+    """``(space, device, record)`` for every device and K; per device the
+    calibration devices of the fold model that adapted it; and every device's
+    calibration group, as ``meta_train`` forms them."""
     recipe = load_checkpoint()
     train = {s: read_pool(data.split(","), s) for s in recipe.suites_}
     rng = np.random.default_rng(0)
@@ -75,7 +85,7 @@ def _records(
                 out.append((space, device, ShotRecord(k, adapted.shot_error(space), errors)))
             calibrated_by[device] = tuple(meta.info_["calibration_devices"])
             print(f"{space} {device}: adapted at K = {SHOTS}", flush=True)
-    return out, calibrated_by
+    return out, calibrated_by, calibration_groups(train)
 
 
 def _own_calibration(
@@ -122,17 +132,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=TrainConfig.steps // 2, help="the CV's steps")
     parser.add_argument("--splits", type=int, default=200)
     parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument("--draw", choices=("stratified", "random"), default="stratified")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    records, calibrated_by = _records(args.folds, args.steps, args.data)
+    records, calibrated_by, groups = _records(args.folds, args.steps, args.data)
     spaces = sorted({s for s, _, _ in records})
     names = sorted({d for _, d, _ in records})
     rng = np.random.default_rng(1)
     # scheme → space → K → [(mean coverage, mean |device coverage − 0.8|) per split]
     runs: dict[str, dict[str, dict[int, list[tuple[float, float]]]]] = {}
     last_split: dict[str, dict[str, list[float]]] = {}
-    for _ in range(args.splits):
-        held = set(rng.choice(names, size=round(args.share * len(names)), replace=False))
+    for split in range(args.splits):
+        if args.draw == "stratified":
+            held = split_calibration_devices({d: groups[d] for d in names}, split, args.share)
+        else:
+            held = set(rng.choice(names, size=round(args.share * len(names)), replace=False))
         calibration = [x for x in records if x[1] in held]
         if {s for s, _, _ in calibration} != set(spaces):
             continue  # a split without some space cannot give that space a width
@@ -156,6 +170,7 @@ def main() -> None:
                     "coverage_mean": float(np.mean([c for c, _ in v])),
                     "coverage_sd_between_splits": float(np.std([c for c, _ in v])),
                     "device_distance_from_0.8": float(np.mean([d for _, d in v])),
+                    "splits_within_0.75_0.85": float(np.mean([0.75 <= c <= 0.85 for c, _ in v])),
                     "splits": len(v),
                 }
                 for k, v in by_k.items()
@@ -170,6 +185,8 @@ def main() -> None:
     (args.out / "intervals.json").write_text(
         json.dumps(
             {
+                "draw": args.draw,
+                "share": args.share,
                 "schemes": result,
                 "own_calibration_devices": own,
                 "calibration_devices_per_fold": sorted(set(calibrated_by.values())),
@@ -190,6 +207,8 @@ def main() -> None:
                 for k, v in by_k.items()
             )
             print(f"  {space:9s} {cells}")
+        within = [v["splits_within_0.75_0.85"] for by_k in by_space.values() for v in by_k.values()]
+        print(f"  splits whose mean coverage is within 0.75-0.85: {np.mean(within):.0%}")
     print("\nshot-error scaled, fitted on each fold model's own calibration devices (as the CV):")
     for space, by_k in own.items():
         print(f"  {space:9s} " + "   ".join(f"{k}: {v:.3f}" for k, v in by_k.items()))

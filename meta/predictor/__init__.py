@@ -22,6 +22,7 @@ from fewlat.meta.predictor._encoder_pool import EncoderPool
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import (
     RECIPE_VERSION,
+    calibration_groups,
     meta_train,
     split_calibration_devices,
     table_hash,
@@ -52,6 +53,7 @@ __all__ = [
     "SpaceData",
     "TrainConfig",
     "Trainer",
+    "calibration_groups",
     "checkpoint_version",
     "descriptor_size",
     "descriptor_vector",

@@ -20,6 +20,7 @@ from fewlat.meta.predictor import (
     load_checkpoint,
     meta_train,
     save_checkpoint,
+    split_calibration_devices,
 )
 from fewlat.meta.tables import read_pool
 from fewlat.spaces import get_space
@@ -255,6 +256,19 @@ def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_
         assert torch.allclose(v, moved.model_.state_dict()[k], atol=1e-6), k
     assert moved.info_["metrics"] != meta.info_["metrics"]
     assert moved.intervals_.to_dict() != meta.intervals_.to_dict()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_calibration_split_gives_every_group_its_share(seed):
+    # 3 groups of 20 / 10 / 5 devices: a fifth is 7, and each group gives its fifth, ±1
+    sizes = {"gpu": 20, "phone": 10, "ours": 5}
+    groups = {f"{g}-{i}": g for g, n in sizes.items() for i in range(n)}
+    held = split_calibration_devices(groups, seed)
+    reordered = dict(reversed(groups.items()))
+    assert len(held) == 7 and held == split_calibration_devices(reordered, seed)
+    for g, n in sizes.items():
+        assert abs(sum(groups[d] == g for d in held) - n / 5) <= 1, g
+    assert split_calibration_devices({"a": 1, "b": 1, "c": 2, "d": 2}, seed) == set()
 
 
 def test_devices_measured_by_fewlat_run_onnx_and_others_the_eager_model(trained):
