@@ -1,0 +1,134 @@
+"""Watch a CV fold network's device state while it trains: does it drift?
+
+    python benchmarks/train_probe.py [--fold 3] [--folds 4] [--steps 1875] [--every 25]
+
+Retrains fold ``--fold`` of ``benchmarks/cv_report.py``'s device-level CV with the
+shipped recipe (same devices held out, same seed and steps, so on one thread the
+same trajectory as the CV's fold model; nothing is cached or saved) and, every
+``--every`` steps, feeds the descriptor network the full NB201 suite timings of a
+few probe devices and records the largest |FiLM| and |head| entry it returns.
+Healthy networks stay within a few units. Log prices beyond ±30 sit on the clamp
+that keeps float32 from overflowing (``_model._MAX_LOG_PRICE``), where the inner
+loop's gradient is zero and adaptation stops moving. Writes
+``benchmarks/results/train_probe_fold<N>.json`` and ``.png``.
+
+It is a diagnostic: it replaces the recipe's ``Trainer`` with a subclass that
+watches each step, and changes nothing that is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import fewlat.meta.predictor._fit as recipe_module
+from fewlat.hwdesc import build_suite
+from fewlat.meta.predictor import TrainConfig, descriptor_vector, load_checkpoint, meta_train
+from fewlat.meta.tables import read_pool
+from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.handlers._cv import folds_of
+
+PROBES = ("1080ti_256", "titanx_256", "1080ti_1", "pixel3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--fold", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps // 2, help="the CV's steps")
+    parser.add_argument("--every", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    recipe = load_checkpoint()
+    train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    names = sorted({d for t in train.values() for d in t.devices})
+    held = folds_of(names, args.folds)[args.fold]
+    kept = {s: t.select_devices([d for d in t.devices if d not in held]) for s, t in train.items()}
+    suites = [build_suite(t, seed=recipe.config.seed).to_dict() for t in kept.values()]
+    nb201 = train["nb201"]
+    suite = [e["arch"] for e in suites[list(kept).index("nb201")]["entries"]]
+    descriptors = {
+        d: torch.from_numpy(
+            descriptor_vector(
+                [nb201.lookup_ms(a, d) for a in suite], list(kept).index("nb201"), len(kept)
+            )[None]
+        )
+        for d in PROBES
+        if d in nb201.devices
+    }
+    trace: list[dict] = []
+
+    class ProbedTrainer(recipe_module.Trainer):
+        def train(self, steps, on_step=None):
+            def watch(step: int, loss: float) -> None:
+                if on_step is not None:
+                    on_step(step, loss)
+                if step % args.every and np.isfinite(loss):  # and every non-finite step
+                    return
+                with torch.no_grad():
+                    row = {"step": step, "loss": loss}
+                    for device, x in descriptors.items():
+                        film, head = self.model.device_state(x)
+                        row[device] = [float(film.abs().max()), float(head.abs().max())]
+                trace.append(row)
+                cells = "  ".join(
+                    f"{d} {v[0]:.1f}/{v[1]:.1f}" for d, v in row.items() if d in descriptors
+                )
+                print(f"step {step} loss {loss:.4f}  |FiLM|/|head| max: {cells}", flush=True)
+
+            return super().train(steps, on_step=watch)
+
+    original = recipe_module.Trainer
+    recipe_module.Trainer = ProbedTrainer
+    try:
+        with kept_on_disk(recipe.cache, None):
+            meta = meta_train(
+                kept, suites, replace(recipe.config, steps=args.steps),
+                exclude_devices=held, cache=recipe.cache, baseline=False,
+            )  # fmt: skip
+    finally:
+        recipe_module.Trainer = original
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"train_probe_fold{args.fold}"
+    stem.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "fold": args.fold,
+                "held_out": held,
+                "steps": args.steps,
+                "skipped_steps": meta.info_["skipped_steps"],
+                "trace": trace,
+            },
+            indent=1,
+        )
+    )
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    steps = [r["step"] for r in trace]
+    for device in descriptors:
+        top.plot(steps, [r[device][1] for r in trace], label=device)
+    top.axhline(30, color="grey", ls="--", lw=0.8, label="log-price clamp")
+    top.set_ylabel("max |head| (NB201 suite, K=10)")
+    top.legend(fontsize=8)
+    bottom.plot(steps, [r["loss"] for r in trace], lw=0.8)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("training step")
+    bottom.set_ylabel("episode loss")
+    top.set_title(f"CV fold {args.fold}: the descriptor network's device state while training")
+    fig.tight_layout()
+    fig.savefig(stem.with_suffix(".png"), dpi=110)
+    plt.close(fig)
+    print(f"wrote {stem}.json|png; skipped steps: {meta.info_['skipped_steps']}")
+
+
+if __name__ == "__main__":
+    main()
