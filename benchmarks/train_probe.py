@@ -2,9 +2,10 @@
 
     python benchmarks/train_probe.py [--fold 3] [--folds 4] [--steps 1875] [--every 25]
 
-Retrains fold ``--fold`` of ``benchmarks/cv_report.py``'s device-level CV with the
-shipped recipe (same devices held out, same seed and steps, so on one thread the
-same trajectory as the CV's fold model; nothing is cached or saved) and, every
+Retrains fold ``--fold`` of ``benchmarks/cv_report.py``'s device-level CV through
+the CV's own fold training (same devices held out, same suites, seed and steps,
+so on one thread the same trajectory as the CV's fold model; into a scratch
+folder, so nothing is kept) and, every
 ``--every`` steps, feeds the descriptor network the full NB201 suite timings of a
 few probe devices and records the largest |FiLM| and |head| entry it returns.
 Healthy networks stay within a few units. Log prices beyond ±30 sit on the clamp
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,11 +33,11 @@ import numpy as np
 import torch
 
 import fewlat.meta.predictor._fit as recipe_module
-from fewlat.hwdesc import build_suite
-from fewlat.meta.predictor import TrainConfig, descriptor_vector, load_checkpoint, meta_train
+from fewlat.meta.predictor import TrainConfig, descriptor_vector, load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import kept_on_disk
-from fewlat.service.handlers._cv import folds_of
+from fewlat.service.handlers import folds_of
+from fewlat.service.handlers._cv import _fold_model
 
 PROBES = ("1080ti_256", "titanx_256", "1080ti_1", "pixel3")
 
@@ -51,25 +53,25 @@ def main() -> None:
     args = parser.parse_args()
     recipe = load_checkpoint()
     train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
-    names = sorted({d for t in train.values() for d in t.devices})
-    held = folds_of(names, args.folds)[args.fold]
-    kept = {s: t.select_devices([d for d in t.devices if d not in held]) for s, t in train.items()}
-    suites = [build_suite(t, seed=recipe.config.seed).to_dict() for t in kept.values()]
-    nb201 = train["nb201"]
-    suite = [e["arch"] for e in suites[list(kept).index("nb201")]["entries"]]
-    descriptors = {
-        d: torch.from_numpy(
-            descriptor_vector(
-                [nb201.lookup_ms(a, d) for a in suite], list(kept).index("nb201"), len(kept)
-            )[None]
-        )
-        for d in PROBES
-        if d in nb201.devices
-    }
+    held = folds_of(sorted({d for t in train.values() for d in t.devices}), args.folds)[args.fold]
+    nb201 = train["nb201"]  # the full table: the probes may be held out of training
     trace: list[dict] = []
 
     class ProbedTrainer(recipe_module.Trainer):
         def train(self, steps, on_step=None):
+            space = next(d for d in self.data if d.table.space == "nb201")
+            descriptors = {
+                d: torch.from_numpy(
+                    descriptor_vector(
+                        [nb201.lookup_ms(a, d) for a in space.suite],
+                        space.suite_slot,
+                        self.n_suites,
+                    )[None]
+                )
+                for d in PROBES
+                if d in nb201.devices
+            }
+
             def watch(step: int, loss: float) -> None:
                 if on_step is not None:
                     on_step(step, loss)
@@ -81,20 +83,18 @@ def main() -> None:
                         film, head = self.model.device_state(x)
                         row[device] = [float(film.abs().max()), float(head.abs().max())]
                 trace.append(row)
-                cells = "  ".join(
-                    f"{d} {v[0]:.1f}/{v[1]:.1f}" for d, v in row.items() if d in descriptors
-                )
+                cells = "  ".join(f"{d} {row[d][0]:.1f}/{row[d][1]:.1f}" for d in descriptors)
                 print(f"step {step} loss {loss:.4f}  |FiLM|/|head| max: {cells}", flush=True)
 
             return super().train(steps, on_step=watch)
 
     original = recipe_module.Trainer
     recipe_module.Trainer = ProbedTrainer
-    try:
-        with kept_on_disk(recipe.cache, None):
-            meta = meta_train(
-                kept, suites, replace(recipe.config, steps=args.steps),
-                exclude_devices=held, cache=recipe.cache, baseline=False,
+    try:  # the CV's own fold training, into a scratch folder (no baseline network)
+        with tempfile.TemporaryDirectory() as scratch, kept_on_disk(recipe.cache, None):
+            meta = _fold_model(
+                train, replace(recipe.config, steps=args.steps), held, Path(scratch),
+                recipe.cache, False, None,
             )  # fmt: skip
     finally:
         recipe_module.Trainer = original
@@ -114,7 +114,7 @@ def main() -> None:
     )
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     steps = [r["step"] for r in trace]
-    for device in descriptors:
+    for device in [d for d in PROBES if d in trace[0]]:
         top.plot(steps, [r[device][1] for r in trace], label=device)
     top.axhline(30, color="grey", ls="--", lw=0.8, label="log-price clamp")
     top.set_ylabel("max |head| (NB201 suite, K=10)")
