@@ -11,7 +11,8 @@ few probe devices and records the largest |FiLM| and |head| entry it returns.
 Healthy networks stay within a few units. Log prices beyond ±30 sit on the clamp
 that keeps float32 from overflowing (``_model._MAX_LOG_PRICE``), where the inner
 loop's gradient is zero and adaptation stops moving. Writes
-``benchmarks/results/train_probe_fold<N>.json`` and ``.png``.
+``benchmarks/results/train_probe_fold<N>_recipe<V>.json`` and ``.png`` (V: the
+shipped checkpoint's recipe, :data:`RECIPE_VERSION`, whose config the fold retrains).
 
 It is a diagnostic: it replaces the recipe's ``Trainer`` with a subclass that
 watches each step, and changes nothing that is trained.
@@ -33,7 +34,12 @@ import numpy as np
 import torch
 
 import fewlat.meta.predictor._fit as recipe_module
-from fewlat.meta.predictor import TrainConfig, descriptor_vector, load_checkpoint
+from fewlat.meta.predictor import (
+    RECIPE_VERSION,
+    TrainConfig,
+    descriptor_vector,
+    load_checkpoint,
+)
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import kept_on_disk
 from fewlat.service.handlers import folds_of
@@ -99,14 +105,17 @@ def main() -> None:
     finally:
         recipe_module.Trainer = original
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"train_probe_fold{args.fold}"
+    stem = args.out / f"train_probe_fold{args.fold}_recipe{RECIPE_VERSION}"
     stem.with_suffix(".json").write_text(
         json.dumps(
             {
                 "fold": args.fold,
                 "held_out": held,
                 "steps": args.steps,
+                "recipe_version": RECIPE_VERSION,
+                "lr_schedule": recipe.config.lr_schedule,
                 "skipped_steps": meta.info_["skipped_steps"],
+                "peak_device_state": meta.info_["peak_device_state"],
                 "trace": trace,
             },
             indent=1,
@@ -123,7 +132,11 @@ def main() -> None:
     bottom.set_yscale("log")
     bottom.set_xlabel("training step")
     bottom.set_ylabel("episode loss")
-    top.set_title(f"CV fold {args.fold}: the descriptor network's device state while training")
+    top.set_title(
+        f"CV fold {args.fold}, recipe {RECIPE_VERSION} ({recipe.config.lr_schedule} learning rate):"
+        " the device state while training",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(stem.with_suffix(".png"), dpi=110)
     plt.close(fig)

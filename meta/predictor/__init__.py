@@ -31,11 +31,12 @@ from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
-from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
+from fewlat.meta.predictor._train import DEVICE_STATE_LIMIT, SpaceData, TrainConfig, Trainer
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "DEFAULT_CHECKPOINT",
+    "DEVICE_STATE_LIMIT",
     "EXECUTIONS",
     "MAX_SHOTS",
     "METHODS",

@@ -10,7 +10,11 @@
    and MAPE are the checkpoint's "metrics at training time". The calibration
    devices are never trained on.
 3. The same network trained without an inner loop (plain pooled training,
-   ``steps // 2``, every device) is kept as the ``gnn-finetune`` baseline.
+   ``steps // 2``, every device, the same learning-rate schedule) is kept as
+   the ``gnn-finetune`` baseline.
+
+A run whose device state leaves the log-price range warns (``RuntimeWarning``)
+and records its peak in ``info_["peak_device_state"]``.
 
 Progress is saved every ``save_every`` steps into ``resume_dir``; a rerun with
 the same recipe continues from there.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +39,7 @@ from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._execution import runs_eagerly
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._predictor import MetaPredictor
-from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
+from fewlat.meta.predictor._train import DEVICE_STATE_LIMIT, SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
 
 __all__ = ["RECIPE_VERSION", "calibration_groups", "meta_train", "split_calibration_devices"]
@@ -44,8 +49,9 @@ Progress = Callable[[str, int, int, float], None]
 _CALIBRATION_QUERIES = 400
 #: bump when the recipe changes (saved progress and CV fold models are then redone);
 #: 3: the calibration devices are never trained on, and calibrate the finished network;
-#: 4: the calibration devices are a stratified sample (:func:`split_calibration_devices`)
-RECIPE_VERSION = 4
+#: 4: the calibration devices are a stratified sample (:func:`split_calibration_devices`);
+#: 5: the learning rate decays on a cosine (``TrainConfig.lr_schedule``)
+RECIPE_VERSION = 5
 
 
 def split_calibration_devices(
@@ -121,6 +127,19 @@ def _run(
         )
         if state is not None:
             replace_atomically(state, save(trainer.state_tensors()))
+
+
+def _check_device_state(trainer: Trainer) -> None:
+    if trainer.peak_device_state > DEVICE_STATE_LIMIT:
+        warnings.warn(
+            f"meta-training drifted: the descriptor network gave a device a FiLM or head "
+            f"entry of {trainer.peak_device_state:.0f} (healthy runs stay under about 10, "
+            f"log prices clamp at ±{DEVICE_STATE_LIMIT:.0f}), so adaptation may not move "
+            f"its predictions; check the held-out metrics, and retrain with another --seed "
+            f"or a lower learning rate",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPredictor:
@@ -240,11 +259,13 @@ def meta_train(
     trainer = Trainer(config, trained, len(names), cache)
     trainer.prepare(full, on_new=on_graph)
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
+    _check_device_state(trainer)
     meta = _fitted(trainer, archs)
     meta.intervals_, metrics = _calibrate(meta, tables, held, config.seed)
     if baseline:
-        pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache)
-        _run("baseline", pooled, config.steps // 2, resume, save_every, on_progress)
+        steps = config.steps // 2
+        pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache, steps)
+        _run("baseline", pooled, steps, resume, save_every, on_progress)
         meta.baseline_ = pooled.model.eval()
     meta.info_ = {
         "suites": list(suites),
@@ -257,6 +278,7 @@ def meta_train(
         },
         "excluded_devices": sorted(excluded),
         "skipped_steps": trainer.skipped_steps,
+        "peak_device_state": trainer.peak_device_state,
         "calibration_devices": sorted(held),
         "recipe_version": RECIPE_VERSION,
         "metrics": {"held_out_calibration_devices": metrics},

@@ -10,6 +10,7 @@ deterministic and resumes exactly from a saved step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -17,13 +18,18 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_size, descriptor_vector
-from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
+from fewlat.meta.predictor._model import _MAX_LOG_PRICE, LatencyGNN, ModelConfig
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["SpaceData", "TrainConfig", "Trainer"]
+__all__ = ["DEVICE_STATE_LIMIT", "SpaceData", "TrainConfig", "Trainer"]
+
+_SCHEDULES = ("cosine", "constant")
+#: a device state (FiLM or head entry) beyond this sits on the log-price clamp
+DEVICE_STATE_LIMIT = _MAX_LOG_PRICE
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,12 @@ class TrainConfig:
         finetune_steps, finetune_damping: adaptation of a model trained with 0
             inner steps: the same Gauss-Newton steps on the head, with one fixed
             damping instead of learned ones.
-        lr: Adam learning rate of the meta-parameters.
+        lr: Adam learning rate of the meta-parameters (the peak, see ``lr_schedule``).
+        lr_schedule: ``"cosine"``: the rate at step s of S is ``lr · ½(1 + cos(π s / S))``,
+            falling to zero at the last step (recipe 5). At a constant rate
+            (``"constant"``, recipes ≤ 4) one CV fold's device state drifted late
+            in training, along directions the loss barely sees, to ±60–130:
+            past the log-price clamp, where adaptation no longer moves it.
         min_shots: smallest K drawn for an episode (the largest is the suite length).
         drop_shot: chance that a non-anchor shot is masked out (teaches the mask).
         target: ``"ratio"`` (log latency / anchor) or ``"raw"`` (log latency).
@@ -57,6 +68,7 @@ class TrainConfig:
     finetune_steps: int = 40
     finetune_damping: float = 0.05
     lr: float = 3e-3
+    lr_schedule: str = "cosine"
     min_shots: int = 3
     drop_shot: float = 0.1
     target: str = "ratio"
@@ -70,6 +82,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
         raw = dict(raw)
+        raw.setdefault("lr_schedule", "constant")  # recipes <= 4 had no schedule
         # checkpoints written before op prices existed have none
         raw["model"] = ModelConfig(**{"op_prices": False, **raw.get("model", {})})
         return cls(**raw)
@@ -127,11 +140,30 @@ class Trainer:
         data: one entry per training space.
         n_suites: suites the model knows (descriptor width).
         cache: graph cache holding (or building) every suite and query arch.
+        total_steps: the steps the learning rate schedule spans (default ``config.steps``).
+
+    Attributes:
+        peak_device_state: the largest |FiLM| or |head| entry the descriptor
+            network gave any episode's device so far (before the inner loop).
+            Healthy runs stay under about 10; past the ±30 log-price clamp
+            (:data:`DEVICE_STATE_LIMIT`) adaptation stops working.
+
+    Raises:
+        InvalidParameterError: an unknown ``lr_schedule``.
     """
 
     def __init__(
-        self, config: TrainConfig, data: Sequence[SpaceData], n_suites: int, cache: GraphCache
+        self,
+        config: TrainConfig,
+        data: Sequence[SpaceData],
+        n_suites: int,
+        cache: GraphCache,
+        total_steps: int | None = None,
     ) -> None:
+        if config.lr_schedule not in _SCHEDULES:
+            raise InvalidParameterError(
+                f"unknown lr_schedule {config.lr_schedule!r}; use one of {', '.join(_SCHEDULES)}"
+            )
         model_config = replace(config.model, descriptor_size=descriptor_size(n_suites))
         self.config = config = replace(config, model=model_config)
         self.data = list(data)
@@ -143,7 +175,9 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             [*self.model.parameters(), self.log_damping], lr=config.lr
         )
+        self.total_steps = config.steps if total_steps is None else total_steps
         self.step = 0
+        self.peak_device_state = 0.0
         self.skipped_steps = 0  # steps whose loss or gradient was not finite (not applied)
         self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
 
@@ -196,6 +230,8 @@ class Trainer:
             )
         )
         film, heads = self.model.device_state(descriptors)
+        state = max(float(film.detach().abs().max()), float(heads.detach().abs().max()))
+        self.peak_device_state = max(self.peak_device_state, state)
         h = self.model.embed(colours, film)
         ratio = cfg.target == "ratio"
         targets, mask, anchor_ms = shot_targets(episode.support_ms, ratio)
@@ -217,6 +253,13 @@ class Trainer:
         )
         return F.smooth_l1_loss(pred, query_y.float(), beta=0.1)
 
+    def learning_rate(self, step: int) -> float:
+        """The Adam learning rate at ``step`` (0-based) under the recipe's schedule."""
+        if self.config.lr_schedule == "constant":
+            return self.config.lr
+        done = min(step / max(self.total_steps, 1), 1.0)
+        return self.config.lr * 0.5 * (1.0 + math.cos(math.pi * done))
+
     def train(self, steps: int, on_step: Callable[[int, float], None] | None = None) -> None:
         """Run optimiser steps ``self.step`` … ``steps - 1`` (resumes where it stopped)."""
         self.model.train()
@@ -233,6 +276,8 @@ class Trainer:
                 # a step whose loss or gradient is not finite (an inner-loop solve that
                 # blew up on an odd episode) is skipped: one NaN would poison every weight
                 if torch.isfinite(loss) and torch.isfinite(norm):
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = self.learning_rate(self.step)
                     self.optimizer.step()
                     loss_value = float(loss.detach())
                 else:
@@ -250,6 +295,8 @@ class Trainer:
             for name, value in slot.items():
                 tensors[f"adam.{i}.{name}"] = torch.as_tensor(value).detach()
         tensors["step"] = torch.tensor(self.step)
+        tensors["skipped_steps"] = torch.tensor(self.skipped_steps)
+        tensors["peak_device_state"] = torch.tensor(self.peak_device_state, dtype=torch.float64)
         return tensors
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -268,3 +315,5 @@ class Trainer:
         state["state"] = slots
         self.optimizer.load_state_dict(state)
         self.step = int(tensors["step"])
+        self.skipped_steps = int(tensors["skipped_steps"])
+        self.peak_device_state = float(tensors["peak_device_state"])

@@ -14,6 +14,7 @@ from rich.table import Table
 from fewlat._cli import fail, friendly_errors
 from fewlat.hwdesc import SELECTION_METHODS, CalibrationSuite, build_suite
 from fewlat.meta.predictor import (
+    DEVICE_STATE_LIMIT,
     GraphCache,
     TrainConfig,
     load_checkpoint,
@@ -117,6 +118,12 @@ def meta_train_command(
     meta.info_["data_roots"] = [str(r) for r in roots]  # as given: relative to where it ran
     save_checkpoint(meta, out)
     _print_metrics(console, meta.info_["metrics"]["held_out_calibration_devices"])
+    peak = meta.info_["peak_device_state"]
+    console.print(
+        f"training health: {meta.info_['skipped_steps']} skipped steps; device state peaked "
+        f"at {peak:.1f} ({'DRIFTED, ' if peak > DEVICE_STATE_LIMIT else ''}"
+        f"healthy under ~10, adaptation stalls past {DEVICE_STATE_LIMIT:.0f})"
+    )
     console.print(f"wrote {out}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -210,7 +211,17 @@ class _Stop(Exception):
     pass
 
 
-def test_training_is_deterministic_and_resumes_exactly(tmp_path):
+@pytest.fixture
+def one_thread():
+    """Bit-exact training: on two threads some reductions sum in a varying order,
+    and Adam turns those float differences into weights up to ~3e-6 apart."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_training_is_deterministic_and_resumes_exactly(tmp_path, one_thread):
     tables = {"nb201": read_pool([MEASURED], "nb201")}
     suites = [build_suite(tables["nb201"], size=3).to_dict()]
     config = replace(TINY, steps=4)
@@ -232,10 +243,10 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path):
     )  # fmt: skip
     assert steps_seen[0] == 3  # steps 1-2 were saved and not redone
     for k, v in straight.model_.state_dict().items():
-        assert torch.allclose(v, resumed.model_.state_dict()[k], atol=1e-6), k
+        assert torch.equal(v, resumed.model_.state_dict()[k]), k
 
 
-def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_it():
+def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_it(one_thread):
     table = read_pool([MEASURED], "nb201")
     suites = [build_suite(table, size=3).to_dict()]
     config = replace(TINY, steps=4)
@@ -252,8 +263,8 @@ def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_
     moved = meta_train(
         {"nb201": dataclasses.replace(table, latency_ms=latency_ms)}, suites, config, baseline=False
     )
-    for k, v in meta.model_.state_dict().items():  # equal up to float summation order
-        assert torch.allclose(v, moved.model_.state_dict()[k], atol=1e-6), k
+    for k, v in meta.model_.state_dict().items():
+        assert torch.equal(v, moved.model_.state_dict()[k]), k
     assert moved.info_["metrics"] != meta.info_["metrics"]
     assert moved.intervals_.to_dict() != meta.intervals_.to_dict()
 
@@ -311,3 +322,51 @@ def test_a_step_with_a_non_finite_loss_is_skipped_not_applied(monkeypatch):
     trainer.train(3)
     assert trainer.skipped_steps == 2
     assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+
+
+def _nb201_trainer(config: TrainConfig):
+    from fewlat.meta.predictor._train import SpaceData, Trainer
+
+    table = read_pool([MEASURED], "nb201")
+    suite = tuple(e["arch"] for e in build_suite(table, size=3).to_dict()["entries"])
+    data = [SpaceData(table, suite, 0, tuple(table.devices))]
+    return Trainer(config, data, 1, GraphCache(config.model.levels))
+
+
+def test_the_learning_rate_decays_on_a_cosine_to_zero_at_the_last_step():
+    trainer = _nb201_trainer(replace(TINY, steps=4, lr=0.01))
+    assert [trainer.learning_rate(s) for s in (0, 2, 4)] == pytest.approx([0.01, 0.005, 0.0])
+    trainer.train(2)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(trainer.learning_rate(1))
+    constant = _nb201_trainer(replace(TINY, steps=4, lr=0.01, lr_schedule="constant"))
+    assert constant.learning_rate(3) == 0.01
+    # configs written before the schedule existed trained at a constant rate
+    old = TINY.to_dict()
+    del old["lr_schedule"]
+    assert TrainConfig.from_dict(old).lr_schedule == "constant"
+    with pytest.raises(InvalidParameterError, match="unknown lr_schedule 'step'; use one of"):
+        _nb201_trainer(replace(TINY, lr_schedule="step"))
+
+
+def test_a_device_state_beyond_the_clamp_is_recorded_and_warned_about(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from fewlat.meta.predictor._fit import _check_device_state
+
+    trainer = _nb201_trainer(replace(TINY, steps=3))
+    trainer.train(2)  # the device state starts at zero; one step moves it
+    assert 0 < trainer.peak_device_state < 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_device_state(trainer)  # healthy: silent
+    with torch.no_grad():
+        trainer.model.head_init.fill_(45.0)  # a drifted network, as recipe 4's fold 3
+    trainer.train(3)
+    assert trainer.peak_device_state >= 45
+    with pytest.warns(RuntimeWarning, match="meta-training drifted: .* entry of 4[5-9]"):
+        _check_device_state(trainer)
+    save_file(trainer.state_tensors(), tmp_path / "state.safetensors")
+    resumed = _nb201_trainer(replace(TINY, steps=3))
+    resumed.load_state_tensors(load_file(tmp_path / "state.safetensors"))
+    assert resumed.peak_device_state == trainer.peak_device_state
+    assert resumed.skipped_steps == trainer.skipped_steps and resumed.step == 3

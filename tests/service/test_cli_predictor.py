@@ -25,7 +25,8 @@ def _run(args: str, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def trained(tmp_path_factory) -> tuple[Path, str]:
+    """(checkpoint folder, what ``meta-train`` printed)."""
     out = tmp_path_factory.mktemp("ck") / "tiny"
     result = _run(
         f"meta-train --data {MEASURED} --spaces nb201 --steps 3 --max-archs 16 "
@@ -33,16 +34,25 @@ def checkpoint(tmp_path_factory) -> Path:
         env={"FEWLAT_CACHE_DIR": str(out.parent / "cache")},
     )
     assert result.exit_code == 0, result.output
-    return out
+    return out, result.output
 
 
-def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(checkpoint):
+@pytest.fixture(scope="module")
+def checkpoint(trained) -> Path:
+    return trained[0]
+
+
+def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(trained):
+    checkpoint, output = trained
     meta = load_checkpoint(checkpoint)
     assert list(meta.suites_) == ["nb201"] and len(meta.suites_["nb201"]) == 10
     manifest = meta.info_["manifest"]["nb201"]
     assert HELD_OUT not in manifest["devices"] and len(manifest["table_sha256"]) == 64
     assert meta.info_["excluded_devices"] == [HELD_OUT]
     assert meta.info_["data_roots"] == [str(MEASURED)]
+    peak = meta.info_["peak_device_state"]
+    assert 0 < peak < 30 and meta.info_["skipped_steps"] == 0
+    assert f"training health: 0 skipped steps; device state peaked at {peak:.1f} (healthy" in output
 
 
 def test_suite_lists_the_checkpoint_suite(checkpoint):
