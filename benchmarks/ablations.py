@@ -18,7 +18,8 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
   and the ratio target never see the supernet, and K shots are K references;
 * ``half-devices``: half of the training devices (every other one).
 
-Writes ``benchmarks/results/ablations.json``: ``{variant: {space: {k3, k10}, steps, train_s}}``,
+Writes ``benchmarks/results/ablations.json``:
+``{variant: {space: {k3, k10}, steps, recipe_version, train_s}}``,
 adding to what is there (runs with different ``--variants`` may share ``--out``).
 Graphs come from the graph cache (``FEWLAT_CACHE_DIR``), so ``train_s`` is training alone.
 """
@@ -36,7 +37,13 @@ import numpy as np
 from fewlat._files import replace_atomically
 from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import evaluate, mean_scores
-from fewlat.meta.predictor import GraphCache, ModelConfig, TrainConfig, meta_train
+from fewlat.meta.predictor import (
+    RECIPE_VERSION,
+    GraphCache,
+    ModelConfig,
+    TrainConfig,
+    meta_train,
+)
 from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli._common import kept_on_disk
 
@@ -119,7 +126,11 @@ def _run_variants(
         method = "fewlat"
         if config.inner_steps == 0:  # score the pooled network the way gnn-finetune adapts
             meta.baseline_, method = meta.model_, "gnn-finetune"
-        result = {"steps": args.steps, "train_s": time.perf_counter() - start}
+        result = {
+            "steps": args.steps,
+            "recipe_version": RECIPE_VERSION,
+            "train_s": time.perf_counter() - start,
+        }
         for space, table in scored.items():
             method_rows, _ = evaluate(meta, table, [d for d in held if d in table.devices], [3, 10])
             rho = mean_scores(method_rows, "spearman")[method]

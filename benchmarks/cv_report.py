@@ -7,10 +7,12 @@ by all spaces (every device name is in exactly one fold, and each fold model
 never saw its fold's devices in any space). Also scores models outside the
 training spaces: each fewlat-measured device, calibrated with another space's
 suite (K = 10) by the fold model that never saw it, predicts the zoo and
-resnet_prune models; MAPE and ρ per device.
+resnet_prune models; MAPE and ρ per device. And checks each fold network's
+device state (:func:`largest_device_state`: past ±30 a network has drifted).
 
 Writes ``benchmarks/results/cv_<space>.json`` (the ``eval --json`` format),
-``cv_<space>.png``, ``cv_cross_space.json`` and prints the summary tables.
+``cv_<space>.png``, ``cv_cross_space.json``, ``cv_folds.json`` and prints the
+summary tables.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
-from fewlat.meta.predictor import TrainConfig, load_checkpoint
+from fewlat.meta.predictor import TrainConfig, largest_device_state, load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import cross_validate, fold_models
@@ -74,6 +76,22 @@ def main() -> None:
             )
             plot_evaluation(rows, runs, space, args.out / f"cv_{space}.png")
             _summary(rows, space)
+
+        names = sorted({d for t in train.values() for d in t.devices})
+        folds = [
+            {"held_out": held, "largest_device_state": largest_device_state(meta, train)}
+            for held, meta in fold_models(
+                recipe, train, names, args.folds, fold_dir=fold_dir, steps=args.steps
+            )
+        ]
+        (args.out / "cv_folds.json").write_text(json.dumps(folds, indent=1))
+        print("\nlargest device state of each fold network (drifted past 30):")
+        for i, fold in enumerate(folds):
+            state = fold["largest_device_state"]
+            print(
+                f"  fold {i}: {state['value']:.1f} ({state['device']}, {state['space']}, "
+                f"K={state['shots']})"
+            )
 
         measured = [r for r in roots if Path(r, "zoo").is_dir()]
         out_tables = {s: read_pool(measured, s) for s in OUT_SPACES}

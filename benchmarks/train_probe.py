@@ -115,7 +115,7 @@ def main() -> None:
                 "recipe_version": RECIPE_VERSION,
                 "lr_schedule": recipe.config.lr_schedule,
                 "skipped_steps": meta.info_["skipped_steps"],
-                "peak_device_state": meta.info_["peak_device_state"],
+                "largest_device_state": meta.info_["largest_device_state"],
                 "trace": trace,
             },
             indent=1,

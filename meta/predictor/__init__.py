@@ -21,8 +21,10 @@ from fewlat.meta.predictor._descriptor import MAX_SHOTS, descriptor_size, descri
 from fewlat.meta.predictor._encoder_pool import EncoderPool
 from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import (
+    DEVICE_STATE_LIMIT,
     RECIPE_VERSION,
     calibration_groups,
+    largest_device_state,
     meta_train,
     split_calibration_devices,
     table_hash,
@@ -31,7 +33,7 @@ from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
-from fewlat.meta.predictor._train import DEVICE_STATE_LIMIT, SpaceData, TrainConfig, Trainer
+from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -58,6 +60,7 @@ __all__ = [
     "checkpoint_version",
     "descriptor_size",
     "descriptor_vector",
+    "largest_device_state",
     "load_checkpoint",
     "meta_train",
     "runs_eagerly",

@@ -13,8 +13,9 @@
    ``steps // 2``, every device, the same learning-rate schedule) is kept as
    the ``gnn-finetune`` baseline.
 
-A run whose device state leaves the log-price range warns (``RuntimeWarning``)
-and records its peak in ``info_["peak_device_state"]``.
+4. The finished network's device state is checked (:func:`largest_device_state`,
+   kept in ``info_``): a network that drifted past the log-price clamp, where
+   adaptation stops moving predictions, warns (``RuntimeWarning``).
 
 Progress is saved every ``save_every`` steps into ``resume_dir``; a rerun with
 the same recipe continues from there.
@@ -31,18 +32,28 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors.torch import load_file, save
 
 from fewlat._files import replace_atomically
 from fewlat.meta.metrics import mape, spearman
 from fewlat.meta.predictor._cache import GraphCache
+from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._execution import runs_eagerly
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
+from fewlat.meta.predictor._model import _MAX_LOG_PRICE
 from fewlat.meta.predictor._predictor import MetaPredictor
-from fewlat.meta.predictor._train import DEVICE_STATE_LIMIT, SpaceData, TrainConfig, Trainer
+from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["RECIPE_VERSION", "calibration_groups", "meta_train", "split_calibration_devices"]
+__all__ = [
+    "DEVICE_STATE_LIMIT",
+    "RECIPE_VERSION",
+    "calibration_groups",
+    "largest_device_state",
+    "meta_train",
+    "split_calibration_devices",
+]
 
 #: (phase name, steps done, steps in phase, loss) → None
 Progress = Callable[[str, int, int, float], None]
@@ -52,6 +63,9 @@ _CALIBRATION_QUERIES = 400
 #: 4: the calibration devices are a stratified sample (:func:`split_calibration_devices`);
 #: 5: the learning rate decays on a cosine (``TrainConfig.lr_schedule``)
 RECIPE_VERSION = 5
+#: a FiLM or head entry beyond this puts log prices on their clamp, where the
+#: inner loop's gradient is zero (healthy networks: 6–25; recipe 4's broken fold: 187)
+DEVICE_STATE_LIMIT = _MAX_LOG_PRICE
 
 
 def split_calibration_devices(
@@ -129,14 +143,56 @@ def _run(
             replace_atomically(state, save(trainer.state_tensors()))
 
 
-def _check_device_state(trainer: Trainer) -> None:
-    if trainer.peak_device_state > DEVICE_STATE_LIMIT:
+def largest_device_state(meta: MetaPredictor, tables: Mapping[str, LatencyTable]) -> dict:
+    """The largest |FiLM| or |head| entry a fitted network gives any device.
+
+    Every device of ``tables`` with the anchor of a suite is described by its
+    first K suite timings, for K from the recipe's ``min_shots`` to the suite's
+    length, as :meth:`MetaPredictor.adapt` would. Entries beyond
+    :data:`DEVICE_STATE_LIMIT` mean a network that drifted in training.
+
+    Returns:
+        ``{"value", "space", "device", "shots"}`` of the largest entry (value 0 if none).
+    """
+    largest = {"value": 0.0, "space": None, "device": None, "shots": None}
+    names = list(meta.suites_)
+    for slot, space in enumerate(names):
+        table, suite = tables.get(space), meta.suites_[space]
+        if table is None or any(a not in table for a in suite):
+            continue
+        rows = [table.row_of(a) for a in suite]
+        cases = [
+            (device, k, descriptor_vector(column[rows[:k]].tolist(), slot, len(names)))
+            for device in table.devices
+            if np.isfinite((column := table.column(device))[rows[0]])
+            for k in range(min(meta.config.min_shots, len(suite)), len(suite) + 1)
+        ]
+        if not cases:
+            continue
+        with torch.no_grad():
+            film, heads = meta.model_.device_state(
+                torch.from_numpy(np.stack([c[2] for c in cases]))
+            )
+        size = torch.maximum(film.abs().flatten(1).amax(1), heads.abs().amax(1))
+        i = int(size.argmax())
+        if float(size[i]) > largest["value"]:
+            largest = {
+                "value": float(size[i]),
+                "space": space,
+                "device": cases[i][0],
+                "shots": cases[i][1],
+            }
+    return largest
+
+
+def _check_device_state(state: dict) -> None:
+    if state["value"] > DEVICE_STATE_LIMIT:
         warnings.warn(
-            f"meta-training drifted: the descriptor network gave a device a FiLM or head "
-            f"entry of {trainer.peak_device_state:.0f} (healthy runs stay under about 10, "
-            f"log prices clamp at ±{DEVICE_STATE_LIMIT:.0f}), so adaptation may not move "
-            f"its predictions; check the held-out metrics, and retrain with another --seed "
-            f"or a lower learning rate",
+            f"meta-training drifted: the network gives {state['device']} ({state['space']}, "
+            f"K={state['shots']}) a FiLM or head entry of {state['value']:.0f}, past the "
+            f"±{DEVICE_STATE_LIMIT:.0f} log-price clamp (healthy networks stay under about 25), "
+            f"so adaptation may not move its predictions; check the held-out metrics, and "
+            f"retrain with another --seed",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -259,8 +315,9 @@ def meta_train(
     trainer = Trainer(config, trained, len(names), cache)
     trainer.prepare(full, on_new=on_graph)
     _run("meta", trainer, config.steps, resume, save_every, on_progress)
-    _check_device_state(trainer)
     meta = _fitted(trainer, archs)
+    state = largest_device_state(meta, tables)
+    _check_device_state(state)
     meta.intervals_, metrics = _calibrate(meta, tables, held, config.seed)
     if baseline:
         steps = config.steps // 2
@@ -278,7 +335,7 @@ def meta_train(
         },
         "excluded_devices": sorted(excluded),
         "skipped_steps": trainer.skipped_steps,
-        "peak_device_state": trainer.peak_device_state,
+        "largest_device_state": state,
         "calibration_devices": sorted(held),
         "recipe_version": RECIPE_VERSION,
         "metrics": {"held_out_calibration_devices": metrics},

@@ -22,14 +22,12 @@ from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_size, descriptor_vector
-from fewlat.meta.predictor._model import _MAX_LOG_PRICE, LatencyGNN, ModelConfig
+from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["DEVICE_STATE_LIMIT", "SpaceData", "TrainConfig", "Trainer"]
+__all__ = ["SpaceData", "TrainConfig", "Trainer"]
 
 _SCHEDULES = ("cosine", "constant")
-#: a device state (FiLM or head entry) beyond this sits on the log-price clamp
-DEVICE_STATE_LIMIT = _MAX_LOG_PRICE
 
 
 @dataclass(frozen=True)
@@ -142,12 +140,6 @@ class Trainer:
         cache: graph cache holding (or building) every suite and query arch.
         total_steps: the steps the learning rate schedule spans (default ``config.steps``).
 
-    Attributes:
-        peak_device_state: the largest |FiLM| or |head| entry the descriptor
-            network gave any episode's device so far (before the inner loop).
-            Healthy runs stay under about 10; past the ±30 log-price clamp
-            (:data:`DEVICE_STATE_LIMIT`) adaptation stops working.
-
     Raises:
         InvalidParameterError: an unknown ``lr_schedule``.
     """
@@ -177,7 +169,6 @@ class Trainer:
         )
         self.total_steps = config.steps if total_steps is None else total_steps
         self.step = 0
-        self.peak_device_state = 0.0
         self.skipped_steps = 0  # steps whose loss or gradient was not finite (not applied)
         self._queries = [d.query_rows(config.max_archs, config.seed) for d in self.data]
 
@@ -230,8 +221,6 @@ class Trainer:
             )
         )
         film, heads = self.model.device_state(descriptors)
-        state = max(float(film.detach().abs().max()), float(heads.detach().abs().max()))
-        self.peak_device_state = max(self.peak_device_state, state)
         h = self.model.embed(colours, film)
         ratio = cfg.target == "ratio"
         targets, mask, anchor_ms = shot_targets(episode.support_ms, ratio)
@@ -296,7 +285,6 @@ class Trainer:
                 tensors[f"adam.{i}.{name}"] = torch.as_tensor(value).detach()
         tensors["step"] = torch.tensor(self.step)
         tensors["skipped_steps"] = torch.tensor(self.skipped_steps)
-        tensors["peak_device_state"] = torch.tensor(self.peak_device_state, dtype=torch.float64)
         return tensors
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -316,4 +304,3 @@ class Trainer:
         self.optimizer.load_state_dict(state)
         self.step = int(tensors["step"])
         self.skipped_steps = int(tensors["skipped_steps"])
-        self.peak_device_state = float(tensors["peak_device_state"])

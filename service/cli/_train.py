@@ -118,11 +118,12 @@ def meta_train_command(
     meta.info_["data_roots"] = [str(r) for r in roots]  # as given: relative to where it ran
     save_checkpoint(meta, out)
     _print_metrics(console, meta.info_["metrics"]["held_out_calibration_devices"])
-    peak = meta.info_["peak_device_state"]
+    state = meta.info_["largest_device_state"]
     console.print(
-        f"training health: {meta.info_['skipped_steps']} skipped steps; device state peaked "
-        f"at {peak:.1f} ({'DRIFTED, ' if peak > DEVICE_STATE_LIMIT else ''}"
-        f"healthy under ~10, adaptation stalls past {DEVICE_STATE_LIMIT:.0f})"
+        f"training health: {meta.info_['skipped_steps']} skipped steps; largest device state "
+        f"{state['value']:.1f} ({state['device']}, {state['space']}, K={state['shots']}; "
+        f"{'DRIFTED: ' if state['value'] > DEVICE_STATE_LIMIT else ''}"
+        f"adaptation stalls past {DEVICE_STATE_LIMIT:.0f})"
     )
     console.print(f"wrote {out}")
 

@@ -348,25 +348,37 @@ def test_the_learning_rate_decays_on_a_cosine_to_zero_at_the_last_step():
         _nb201_trainer(replace(TINY, lr_schedule="step"))
 
 
-def test_a_device_state_beyond_the_clamp_is_recorded_and_warned_about(tmp_path):
-    from safetensors.torch import load_file, save_file
+def test_a_device_state_beyond_the_clamp_is_recorded_and_warned_about(trained):
+    import copy
 
+    from fewlat.meta.predictor import largest_device_state
     from fewlat.meta.predictor._fit import _check_device_state
 
-    trainer = _nb201_trainer(replace(TINY, steps=3))
-    trainer.train(2)  # the device state starts at zero; one step moves it
-    assert 0 < trainer.peak_device_state < 30
+    meta, tables = trained
+    state = meta.info_["largest_device_state"]
+    assert state == largest_device_state(meta, tables)
+    assert 0 < state["value"] < 30 and state["space"] in tables and 3 <= state["shots"] <= 4
+    assert state["device"] in tables[state["space"]].devices
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _check_device_state(trainer)  # healthy: silent
+        _check_device_state(state)  # healthy: silent
+    drifted = copy.deepcopy(meta)
     with torch.no_grad():
-        trainer.model.head_init.fill_(45.0)  # a drifted network, as recipe 4's fold 3
-    trainer.train(3)
-    assert trainer.peak_device_state >= 45
-    with pytest.warns(RuntimeWarning, match="meta-training drifted: .* entry of 4[5-9]"):
-        _check_device_state(trainer)
+        drifted.model_.head_init.fill_(45.0)  # a drifted network, as recipe 4's fold 3
+    state = largest_device_state(drifted, tables)
+    assert state["value"] >= 45
+    with pytest.warns(RuntimeWarning, match=r"meta-training drifted: .* entry of 4[5-9], past"):
+        _check_device_state(state)
+
+
+def test_a_resumed_trainer_keeps_its_count_of_skipped_steps(tmp_path, monkeypatch):
+    from safetensors.torch import load_file, save_file
+
+    trainer = _nb201_trainer(replace(TINY, steps=2))
+    real_loss = trainer.episode_loss
+    monkeypatch.setattr(trainer, "episode_loss", lambda e: real_loss(e) * float("nan"))
+    trainer.train(1)
     save_file(trainer.state_tensors(), tmp_path / "state.safetensors")
-    resumed = _nb201_trainer(replace(TINY, steps=3))
+    resumed = _nb201_trainer(replace(TINY, steps=2))
     resumed.load_state_tensors(load_file(tmp_path / "state.safetensors"))
-    assert resumed.peak_device_state == trainer.peak_device_state
-    assert resumed.skipped_steps == trainer.skipped_steps and resumed.step == 3
+    assert resumed.skipped_steps == 1 and resumed.step == 1

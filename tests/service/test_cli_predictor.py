@@ -50,9 +50,12 @@ def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(trained):
     assert HELD_OUT not in manifest["devices"] and len(manifest["table_sha256"]) == 64
     assert meta.info_["excluded_devices"] == [HELD_OUT]
     assert meta.info_["data_roots"] == [str(MEASURED)]
-    peak = meta.info_["peak_device_state"]
-    assert 0 < peak < 30 and meta.info_["skipped_steps"] == 0
-    assert f"training health: 0 skipped steps; device state peaked at {peak:.1f} (healthy" in output
+    state = meta.info_["largest_device_state"]
+    assert 0 < state["value"] < 30 and meta.info_["skipped_steps"] == 0
+    assert (
+        f"training health: 0 skipped steps; largest device state {state['value']:.1f} "
+        f"({state['device']}, nb201, K={state['shots']}; adaptation stalls past 30)"
+    ) in " ".join(output.split())
 
 
 def test_suite_lists_the_checkpoint_suite(checkpoint):
