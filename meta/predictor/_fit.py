@@ -151,6 +151,11 @@ def largest_device_state(meta: MetaPredictor, tables: Mapping[str, LatencyTable]
     length, as :meth:`MetaPredictor.adapt` would. Entries beyond
     :data:`DEVICE_STATE_LIMIT` mean a network that drifted in training.
 
+    Args:
+        meta: a fitted :class:`MetaPredictor` (its network, suites and recipe).
+        tables: ``{space: table}`` holding the devices' suite timings (ms);
+            spaces without a suite, or whose table lacks a suite arch, are skipped.
+
     Returns:
         ``{"value", "space", "device", "shots"}`` of the largest entry (value 0 if none).
     """
