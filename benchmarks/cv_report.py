@@ -24,8 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
-from fewlat.meta.predictor import TrainConfig, largest_device_state, load_checkpoint
-from fewlat.meta.tables import read_pool
+from fewlat.meta.predictor import (
+    MetaPredictor,
+    TrainConfig,
+    largest_device_state,
+    load_checkpoint,
+)
+from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
 from fewlat.service.handlers import cross_validate, fold_models
 
@@ -42,6 +47,46 @@ def _summary(rows: list[dict], space: str) -> None:
     cover = {k: [r["coverage"] for r in rows if "coverage" in r and r["shots"] == k] for k in shots}
     cells = "   ".join(f"K={k}: {np.mean(c):.3f}" for k, c in cover.items())
     print(f"  fewlat 80% interval coverage, mean over devices: {cells}")
+
+
+def _fold_checks(
+    recipe: MetaPredictor,
+    train: dict[str, LatencyTable],
+    roots: list[str],
+    n_folds: int,
+    fold_dir: Path,
+    steps: int,
+) -> tuple[list[dict], list[dict]]:
+    """One pass over the fold networks: each one's largest device state, and its
+    held-out measured devices' predictions of the models outside the training
+    spaces (K=10 of each suite). Returns (per fold, per device × suite × space)."""
+    measured = [r for r in roots if Path(r, "zoo").is_dir()]
+    out_tables = {s: read_pool(measured, s) for s in OUT_SPACES}
+    devices = list(out_tables["zoo"].devices)
+    names = sorted({d for t in train.values() for d in t.devices})
+    folds, cross = [], []
+    for held, meta in fold_models(recipe, train, names, n_folds, fold_dir=fold_dir, steps=steps):
+        folds.append({"held_out": held, "largest_device_state": largest_device_state(meta, train)})
+        for device in [d for d in devices if d in held]:
+            for suite_space, suite in meta.suites_.items():
+                source = train[suite_space]
+                if device not in source.devices or any(a not in source for a in suite):
+                    continue
+                column = source.column(device)
+                timings = [float(column[source.row_of(a)]) for a in suite]
+                if not np.isfinite(timings[0]):
+                    continue
+                adapted = meta.adapt({suite_space: timings})
+                for space, table in out_tables.items():
+                    y = table.column(device)
+                    ok = np.isfinite(y)
+                    archs = [a for a, m in zip(table.archs, ok, strict=True) if m]
+                    p = adapted.predict_archs(space, archs)
+                    cross.append(
+                        {"device": device, "suite": suite_space, "space": space}
+                        | score(y[ok], p.latency_ms)
+                    )
+    return folds, cross
 
 
 def main() -> None:
@@ -77,48 +122,15 @@ def main() -> None:
             plot_evaluation(rows, runs, space, args.out / f"cv_{space}.png")
             _summary(rows, space)
 
-        names = sorted({d for t in train.values() for d in t.devices})
-        folds = [
-            {"held_out": held, "largest_device_state": largest_device_state(meta, train)}
-            for held, meta in fold_models(
-                recipe, train, names, args.folds, fold_dir=fold_dir, steps=args.steps
-            )
-        ]
-        (args.out / "cv_folds.json").write_text(json.dumps(folds, indent=1))
-        print("\nlargest device state of each fold network (drifted past 30):")
-        for i, fold in enumerate(folds):
-            state = fold["largest_device_state"]
-            print(
-                f"  fold {i}: {state['value']:.1f} ({state['device']}, {state['space']}, "
-                f"K={state['shots']})"
-            )
-
-        measured = [r for r in roots if Path(r, "zoo").is_dir()]
-        out_tables = {s: read_pool(measured, s) for s in OUT_SPACES}
-        cross = []
-        devices = list(out_tables["zoo"].devices)
-        for held, meta in fold_models(
-            recipe, train, devices, args.folds, fold_dir=fold_dir, steps=args.steps
-        ):
-            for device in [d for d in devices if d in held]:
-                for suite_space, suite in meta.suites_.items():
-                    source = train[suite_space]
-                    if device not in source.devices or any(a not in source for a in suite):
-                        continue
-                    column = source.column(device)
-                    timings = [float(column[source.row_of(a)]) for a in suite]
-                    if not np.isfinite(timings[0]):
-                        continue
-                    adapted = meta.adapt({suite_space: timings})
-                    for space, table in out_tables.items():
-                        y = table.column(device)
-                        ok = np.isfinite(y)
-                        archs = [a for a, m in zip(table.archs, ok, strict=True) if m]
-                        p = adapted.predict_archs(space, archs)
-                        cross.append(
-                            {"device": device, "suite": suite_space, "space": space}
-                            | score(y[ok], p.latency_ms)
-                        )
+        folds, cross = _fold_checks(recipe, train, roots, args.folds, fold_dir, args.steps)
+    (args.out / "cv_folds.json").write_text(json.dumps(folds, indent=1))
+    print("\nlargest device state of each fold network (drifted past 30):")
+    for i, fold in enumerate(folds):
+        state = fold["largest_device_state"]
+        print(
+            f"  fold {i}: {state['value']:.1f} ({state['device']}, {state['space']}, "
+            f"K={state['shots']})"
+        )
     (args.out / "cv_cross_space.json").write_text(json.dumps(cross, indent=1))
     print("\nmodels outside the training spaces (K=10 of another space's suite), mean MAPE / ρ:")
     for space in OUT_SPACES:

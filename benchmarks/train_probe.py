@@ -9,7 +9,7 @@ folder, so nothing is kept) and, every
 ``--every`` steps, feeds the descriptor network the full NB201 suite timings of a
 few probe devices and records the largest |FiLM| and |head| entry it returns.
 Healthy networks stay within a few units. Log prices beyond ±30 sit on the clamp
-that keeps float32 from overflowing (``_model._MAX_LOG_PRICE``), where the inner
+that keeps float32 from overflowing (:data:`DEVICE_STATE_LIMIT`), where the inner
 loop's gradient is zero and adaptation stops moving. Writes
 ``benchmarks/results/train_probe_fold<N>_recipe<V>.json`` and ``.png`` (V: the
 shipped checkpoint's recipe, :data:`RECIPE_VERSION`, whose config the fold retrains).
@@ -35,6 +35,7 @@ import torch
 
 import fewlat.meta.predictor._fit as recipe_module
 from fewlat.meta.predictor import (
+    DEVICE_STATE_LIMIT,
     RECIPE_VERSION,
     TrainConfig,
     descriptor_vector,
@@ -125,7 +126,7 @@ def main() -> None:
     steps = [r["step"] for r in trace]
     for device in [d for d in PROBES if d in trace[0]]:
         top.plot(steps, [r[device][1] for r in trace], label=device)
-    top.axhline(30, color="grey", ls="--", lw=0.8, label="log-price clamp")
+    top.axhline(DEVICE_STATE_LIMIT, color="grey", ls="--", lw=0.8, label="log-price clamp")
     top.set_ylabel("max |head| (NB201 suite, K=10)")
     top.legend(fontsize=8)
     bottom.plot(steps, [r["loss"] for r in trace], lw=0.8)
