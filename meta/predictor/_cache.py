@@ -34,6 +34,14 @@ _Entry = tuple[np.ndarray, np.ndarray, float, np.ndarray]  # colours, counts, ma
 _POOL_MIN_MODELS = 8
 
 
+def _renumbered(entry: _Entry, old_ids: np.ndarray, new_ids: np.ndarray) -> _Entry:
+    """``entry`` with each colour ``old_ids[i]`` (sorted) renamed ``new_ids[i]``,
+    its colours kept in ascending order."""
+    colours = new_ids[np.searchsorted(old_ids, entry[0])]
+    order = np.argsort(colours)
+    return colours[order], entry[1][order], entry[2], entry[3]
+
+
 def _prefix(space: str, eager: bool) -> str:
     return f"{space}+eager:" if eager else f"{space}:"
 
@@ -246,12 +254,9 @@ class GraphCache:
             if entries
             else np.empty(0, np.int64)
         )
-        sub, _ = closure(arrays, live)
+        sub, new_ids = closure(arrays, live)
         self._index = ColourIndex.from_arrays(sub)
-        # closure keeps the live colours in sorted order, so an old id's new id is its rank
-        self._entries = {
-            k: (np.searchsorted(live, e[0]), e[1], e[2], e[3]) for k, e in entries.items()
-        }
+        self._entries = {k: _renumbered(e, live, new_ids) for k, e in entries.items()}
         self._arrays = sub
         self._dropped = 0
         return arrays.n_colours - sub.n_colours

@@ -75,6 +75,9 @@ class TorchColours:
 def closure(arrays: ColourArrays, last: np.ndarray) -> tuple[ColourArrays, np.ndarray]:
     """The part of ``arrays`` that the last-level colours ``last`` depend on.
 
+    The sub-index is in a canonical order (:func:`_canonical_order`): the same
+    colours give the same arrays, bit for bit, whatever the history of ``arrays``.
+
     Returns:
         ``(sub, position)``: the sub-index, and for each entry of ``last`` its
         row in the sub-index's last level.
@@ -100,7 +103,65 @@ def closure(arrays: ColourArrays, last: np.ndarray) -> tuple[ColourArrays, np.nd
         dst=tuple(np.searchsorted(keep[t + 1], arrays.dst[t][feeds[t]]) for t in range(levels)),
         edge=tuple(np.searchsorted(used_edges, e) for e in edge),
     )
-    return sub, np.searchsorted(keep[levels], last)
+    canonical, rank = _canonical_order(sub)
+    return canonical, rank[np.searchsorted(keep[levels], last)]
+
+
+def _rank_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, rank)`` of the rows of a float32 ``[N, C]`` block by their bits,
+    first column first (distinct rows get distinct ranks)."""
+    bits = np.ascontiguousarray(block, dtype=np.float32).view(np.int32)
+    order = np.lexsort(bits.T[::-1]) if bits.shape[1] else np.arange(len(bits))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return order, rank
+
+
+def _canonical_order(sub: ColourArrays) -> tuple[ColourArrays, np.ndarray]:
+    """``sub`` renumbered by content alone, and each last-level colour's new id.
+
+    A colour's id in the shared index depends on which graphs were added before
+    it, and the row order is the order sums run in (the in-neighbour mean, the
+    count matrix product), so without this one set of graphs would give results
+    that differ in the last bits with the history of the cache. Here level 0 and
+    the edge rows are ordered by their feature bits, and each colour of level t
+    by its own level t-1 id, then its in-neighbours' sorted (edge row, colour)
+    codes; edges are ordered by (colour fed, code). Every id and row order then
+    follows from the set of colours alone.
+    """
+    order_x, rank = _rank_rows(sub.x)
+    order_e, rank_e = _rank_rows(sub.edge_attr)
+    self_idx, src, dst, edge = [], [], [], []
+    for t in range(len(sub.self_idx)):
+        n_prev, n_here = len(rank), len(sub.self_idx[t])
+        new_src, new_edge = rank[sub.src[t]], rank_e[sub.edge[t]]
+        code = new_edge * n_prev + new_src
+        by_colour = np.lexsort((code, sub.dst[t]))
+        degree = np.bincount(sub.dst[t], minlength=n_here)
+        width = int(degree.max()) if len(degree) else 0
+        keys = np.full((n_here, width + 1), -1, np.int64)
+        keys[:, 0] = rank[sub.self_idx[t]]
+        starts = np.concatenate([[0], np.cumsum(degree)[:-1]])
+        fed = sub.dst[t][by_colour]
+        keys[fed, 1 + np.arange(len(fed)) - starts[fed]] = code[by_colour]
+        order = np.lexsort(keys.T[::-1])
+        rank = np.empty(n_here, np.int64)
+        rank[order] = np.arange(n_here)
+        new_dst = rank[sub.dst[t]]
+        by_new = np.lexsort((code, new_dst))
+        self_idx.append(keys[order, 0])
+        src.append(new_src[by_new])
+        dst.append(new_dst[by_new])
+        edge.append(new_edge[by_new])
+    canonical = ColourArrays(
+        x=sub.x[order_x],
+        edge_attr=sub.edge_attr[order_e],
+        self_idx=tuple(self_idx),
+        src=tuple(src),
+        dst=tuple(dst),
+        edge=tuple(edge),
+    )
+    return canonical, rank
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,20 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path, one_thread):
         assert torch.equal(v, resumed.model_.state_dict()[k]), k
 
 
+def test_training_does_not_depend_on_what_the_graph_cache_held_before(one_thread):
+    tables = {"nb201": read_pool([MEASURED], "nb201")}
+    suites = [build_suite(tables["nb201"], size=3).to_dict()]
+    config = replace(TINY, steps=4)
+    warm = GraphCache(config.model.levels)
+    spec = get_space("nb201")
+    warm.for_archs("nb201", spec.sample(np.random.default_rng(11), 6))  # other archs first
+    warm.for_archs("fbnet", [get_space("fbnet").supernet()])
+    cold = meta_train(tables, suites, config, baseline=False)
+    warmed = meta_train(tables, suites, config, baseline=False, cache=warm)
+    for k, v in cold.model_.state_dict().items():
+        assert torch.equal(v, warmed.model_.state_dict()[k]), k
+
+
 def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_it(one_thread):
     table = read_pool([MEASURED], "nb201")
     suites = [build_suite(table, size=3).to_dict()]
