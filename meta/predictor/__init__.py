@@ -23,6 +23,7 @@ from fewlat.meta.predictor._execution import EXECUTIONS, runs_eagerly
 from fewlat.meta.predictor._fit import (
     DEVICE_STATE_LIMIT,
     RECIPE_VERSION,
+    calibrate,
     calibration_groups,
     largest_device_state,
     meta_train,
@@ -30,7 +31,11 @@ from fewlat.meta.predictor._fit import (
     table_hash,
 )
 from fewlat.meta.predictor._graphset import GraphSet
-from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
+from fewlat.meta.predictor._intervals import (
+    DEFAULT_OUTSIDE_HALF_WIDTH,
+    IntervalScales,
+    ShotRecord,
+)
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
@@ -38,6 +43,7 @@ from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 __all__ = [
     "CHECKPOINT_FORMAT",
     "DEFAULT_CHECKPOINT",
+    "DEFAULT_OUTSIDE_HALF_WIDTH",
     "DEVICE_STATE_LIMIT",
     "EXECUTIONS",
     "MAX_SHOTS",
@@ -56,6 +62,7 @@ __all__ = [
     "SpaceData",
     "TrainConfig",
     "Trainer",
+    "calibrate",
     "calibration_groups",
     "checkpoint_version",
     "descriptor_size",

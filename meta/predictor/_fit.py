@@ -8,7 +8,8 @@
    so the intervals belong to the network that ships (recipe 2 calibrated at
    ``steps`` and went on to train ``steps // 4`` more on every device). Their ρ
    and MAPE are the checkpoint's "metrics at training time". The calibration
-   devices are never trained on.
+   devices are never trained on. Those that have several spaces also fit the
+   wider interval of models outside the answering suite's space (:func:`calibrate`).
 3. The same network trained without an inner loop (plain pooled training,
    ``steps // 2``, every device, the same learning-rate schedule) is kept as
    the ``gnn-finetune`` baseline.
@@ -49,6 +50,7 @@ from fewlat.meta.tables import LatencyTable
 __all__ = [
     "DEVICE_STATE_LIMIT",
     "RECIPE_VERSION",
+    "calibrate",
     "calibration_groups",
     "largest_device_state",
     "meta_train",
@@ -214,12 +216,31 @@ def _fitted(trainer: Trainer, suites: Mapping[str, tuple[str, ...]]) -> MetaPred
     return meta
 
 
-def _calibrate(
+def calibrate(
     meta: MetaPredictor, tables: Mapping[str, LatencyTable], devices: set[str], seed: int
 ) -> tuple[IntervalScales | None, dict[str, dict]]:
-    """Interval scales (all spaces pooled), and held-out metrics per space and K."""
+    """Interval scales (all spaces pooled) and held-out metrics per space and K.
+
+    Each of ``devices`` (never trained on) is adapted on the first K timings of
+    each suite it has, K = 1 … the suite's length, and predicts up to 400 of
+    its other archs of that space. Adapted on a whole suite, it also predicts
+    those archs of its other spaces (the errors behind ``outside``).
+
+    Args:
+        meta: the finished network.
+        tables: ``{space: pooled table}``.
+        devices: the held-out calibration devices.
+        seed: seeds the query draws.
+
+    Returns:
+        ``(intervals, metrics)``: :class:`IntervalScales` (None without usable
+        devices) and ``{space: {"k<K>": {"spearman", "mape", "devices"}}}``.
+    """
     records: list[ShotRecord] = []
     metrics: dict[str, dict] = {}
+    # (device, space) -> its query archs, their timings and whether it ran eagerly
+    queries: dict[tuple[str, str], tuple[list[str], np.ndarray, bool]] = {}
+    whole_suite: dict[tuple[str, str], list[float]] = {}  # (device, space) -> all K timings
     rng = np.random.default_rng(seed)
     for space, suite in meta.suites_.items():
         table = tables[space]
@@ -238,6 +259,7 @@ def _calibrate(
             )
             archs = [table.archs[r] for r in rows]
             eager = runs_eagerly(table, device)
+            queries[(device, space)] = (archs, column[rows], eager)
             graphs = meta.cache.for_archs(space, archs, eager=eager)
             for k in range(1, len(suite) + 1):
                 timings = column[suite_rows[:k]].tolist()
@@ -248,6 +270,7 @@ def _calibrate(
                 scores.setdefault(k, []).append(
                     (spearman(column[rows], predicted), mape(column[rows], predicted))
                 )
+            whole_suite[(device, space)] = timings
         if not scores:
             continue
         metrics[space] = {
@@ -258,7 +281,28 @@ def _calibrate(
             }
             for k, v in scores.items()
         }
-    return IntervalScales.fit(records, seed=seed), metrics
+    outside = [
+        _outside_errors(meta, space, timings, other, queries[(device, other)])
+        for (device, space), timings in whole_suite.items()
+        for other in meta.suites_
+        if other != space and (device, other) in queries
+    ]
+    return IntervalScales.fit(records, seed=seed, outside=outside), metrics
+
+
+def _outside_errors(
+    meta: MetaPredictor,
+    space: str,
+    timings: list[float],
+    other: str,
+    query: tuple[list[str], np.ndarray, bool],
+) -> np.ndarray:
+    """``|log residual|`` of ``other``'s query archs, adapted on ``space``'s whole suite."""
+    archs, measured_ms, eager = query
+    device_predictor = meta.adapt({space: timings}, eager=eager)
+    graphs = meta.cache.for_archs(other, archs, eager=eager)
+    predicted = device_predictor.predict(graphs, suite=space, space=other).latency_ms
+    return np.abs(np.log(predicted) - np.log(measured_ms))
 
 
 def meta_train(
@@ -323,7 +367,7 @@ def meta_train(
     meta = _fitted(trainer, archs)
     state = largest_device_state(meta, tables)
     _check_device_state(state)
-    meta.intervals_, metrics = _calibrate(meta, tables, held, config.seed)
+    meta.intervals_, metrics = calibrate(meta, tables, held, config.seed)
     if baseline:
         steps = config.steps // 2
         pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache, steps)

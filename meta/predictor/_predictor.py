@@ -24,9 +24,14 @@ from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._colours import ColourArrays
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._graphset import GraphSet, TorchColours
-from fewlat.meta.predictor._intervals import DEFAULT_HALF_WIDTH, IntervalScales
+from fewlat.meta.predictor._intervals import (
+    DEFAULT_HALF_WIDTH,
+    DEFAULT_OUTSIDE_HALF_WIDTH,
+    IntervalScales,
+)
 from fewlat.meta.predictor._model import LatencyGNN
 from fewlat.meta.predictor._train import TrainConfig
+from fewlat.spaces import get_space
 
 __all__ = ["METHODS", "DevicePredictor", "MetaPredictor", "Prediction"]
 
@@ -36,6 +41,11 @@ METHODS = ("fewlat", "gnn-finetune", "zero-shot")
 
 #: above this many graphs, node states of the whole cache are computed once and reused
 _FULL_PASS_GRAPHS = 2048
+
+
+def _canonical_space(space: str) -> str:
+    """A space's registered name (aliases resolved; UnknownSpaceError otherwise)."""
+    return get_space(space).name
 
 
 @dataclass(frozen=True)
@@ -364,9 +374,13 @@ class DevicePredictor:
 
     def suite_for(self, space: str | None) -> str:
         """The suite that answers for ``space``: its own if calibrated, else the one with
-        the most shots (ties: the first calibrated)."""
-        if space in self._calibrated:
-            return space
+        the most shots (ties: the first calibrated).
+
+        Raises:
+            UnknownSpaceError: ``space`` is not a registered space name or alias.
+        """
+        if space is not None and _canonical_space(space) in self._calibrated:
+            return _canonical_space(space)
         return max(self._calibrated, key=lambda s: self._calibrated[s].shots)
 
     def state_bytes(self, space: str) -> bytes:
@@ -379,13 +393,19 @@ class DevicePredictor:
         return self._state_of(space, "DevicePredictor.state_bytes").to_bytes()
 
     @torch.no_grad()
-    def predict(self, graphs: GraphSet, *, suite: str | None = None) -> Prediction:
+    def predict(
+        self, graphs: GraphSet, *, suite: str | None = None, space: str | None = None
+    ) -> Prediction:
         """Latency of each graph, milliseconds, with an 80% interval.
 
         Args:
             graphs: from :meth:`GraphCache.for_archs` / :meth:`GraphCache.for_models`
                 of this predictor's cache.
             suite: which calibrated suite answers (default: the one with most shots).
+            space: the graphs' search space, when known. If it is not the answering
+                suite's, the interval is the wider one of models outside the suite's
+                space (:meth:`IntervalScales.outside_half_width`). None: the graphs
+                are taken to be of the suite's space (ONNX bytes of unknown origin).
         """
         name = self.suite_for(suite)
         cal = self._calibrated[name]
@@ -413,15 +433,19 @@ class DevicePredictor:
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
         scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
-        spread = np.exp(
-            scales.half_width(cal.shots, _rms(cal.shot_errors)) if scales else DEFAULT_HALF_WIDTH
-        )
+        if space is not None and _canonical_space(space) != name:
+            half_width = scales.outside_half_width() if scales else DEFAULT_OUTSIDE_HALF_WIDTH
+        elif scales is not None:
+            half_width = scales.half_width(cal.shots, _rms(cal.shot_errors))
+        else:
+            half_width = DEFAULT_HALF_WIDTH
+        spread = np.exp(half_width)
         return Prediction(latency, latency / spread, latency * spread, name)
 
     def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
         """Predict arch strings of ``space`` (graphs come from the cache, built once)."""
         graphs = self._meta.cache.for_archs(space, archs, eager=self.eager)
-        return self.predict(graphs, suite=space)
+        return self.predict(graphs, suite=space, space=space)
 
     def predict_models(self, models: Sequence[bytes], *, suite: str | None = None) -> Prediction:
         """Predict ONNX models given as bytes (untrusted; parsed with the size/node limits)."""

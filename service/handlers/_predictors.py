@@ -25,6 +25,7 @@ from fewlat.meta.predictor import DevicePredictor, MetaPredictor
 from fewlat.service.handlers._catalog import SuiteCatalog
 from fewlat.service.handlers._combine import Combiner, Pending
 from fewlat.service.store import CalibrationRecord, Store
+from fewlat.spaces import get_space
 
 __all__ = ["PredictQuery", "Predicted", "PredictorHost"]
 
@@ -175,7 +176,8 @@ class PredictorHost:
 
     def _serve(self, batch: Sequence[Pending]) -> None:
         cache = self.meta.cache
-        groups: Mapping[tuple[str, str], list] = defaultdict(list)
+        # (device, answering suite, the archs' space when it is another one) -> members
+        groups: Mapping[tuple[str, str, str | None], list] = defaultdict(list)
         for item in batch:
             query = item.request
             try:
@@ -183,35 +185,38 @@ class PredictorHost:
                 parts = []
                 if query.models:
                     keys = cache.keys_for_models(query.models)
-                    parts.append((predictor.suite_for(None), keys))
+                    parts.append((predictor.suite_for(None), None, keys))
                 if query.archs:
                     keys = cache.keys_for_archs(query.space, query.archs, eager=predictor.eager)
-                    parts.append((predictor.suite_for(query.space), keys))
+                    suite = predictor.suite_for(query.space)
+                    outside = None if suite == get_space(query.space).name else query.space
+                    parts.append((suite, outside, keys))
             except FewlatError as exc:
                 item.set_error(exc)
                 continue
-            for suite, keys in parts:
-                groups[(query.device, suite)].append((item, keys))
-        answers: dict[int, list] = defaultdict(list)
-        for (device, suite), members in groups.items():
-            keys = [k for _, ks in members for k in ks]
-            prediction = self._devices[device].predict(cache.graphs(keys), suite=suite)
+            for part, (suite, outside, keys) in enumerate(parts):
+                groups[(query.device, suite, outside)].append((item, part, keys))
+        answers: dict[int, dict[int, tuple]] = defaultdict(dict)  # item -> part -> answer
+        for (device, suite, outside), members in groups.items():
+            keys = [k for _, _, ks in members for k in ks]
+            prediction = self._devices[device].predict(
+                cache.graphs(keys), suite=suite, space=outside
+            )
             start = 0
-            for item, ks in members:
+            for item, part, ks in members:
                 stop = start + len(ks)
-                answers[id(item)].append(
-                    (
-                        prediction.latency_ms[start:stop],
-                        prediction.low_ms[start:stop],
-                        prediction.high_ms[start:stop],
-                        [suite] * len(ks),
-                    )
+                answers[id(item)][part] = (
+                    prediction.latency_ms[start:stop],
+                    prediction.low_ms[start:stop],
+                    prediction.high_ms[start:stop],
+                    [suite] * len(ks),
                 )
                 start = stop
         for item in batch:
             if item.done:
                 continue
-            parts = answers[id(item)]
+            # models first, then archs, whichever group was answered first
+            parts = [answer for _, answer in sorted(answers[id(item)].items())]
             item.set_result(
                 Predicted(
                     np.concatenate([p[0] for p in parts]) if parts else np.zeros(0),

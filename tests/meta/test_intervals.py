@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fewlat.meta.predictor import IntervalScales, ShotRecord
+from fewlat.meta.predictor import DEFAULT_OUTSIDE_HALF_WIDTH, IntervalScales, ShotRecord
 
 
 def _devices(rng: np.random.Generator, count: int, shots: int) -> list[ShotRecord]:
@@ -58,3 +58,27 @@ def test_json_round_trip_and_bad_input():
                 {"scale": [-1.0], "floor": [0.0]}, {"scale": 3, "floor": 1}):  # fmt: skip
         with pytest.raises(ValueError, match="interval scale"):
             IntervalScales.from_dict(bad)
+
+
+def test_the_outside_width_pools_equally_many_queries_per_device_and_suite():
+    rng = np.random.default_rng(2)
+    records = _devices(rng, 10, 3)
+    # one pair with many small errors, two with few large ones: equal draws per pair
+    outside = [np.full(5000, 0.1), np.full(400, 2.0), np.full(400, 3.0)]
+    scales = IntervalScales.fit(records, outside=outside)
+    assert scales.outside == pytest.approx(3.0)  # 2/3 of the draws are large: q80 is 3.0
+    assert scales.outside_half_width() == scales.outside
+    # the in-space widths do not change with the outside errors
+    again = IntervalScales.fit(_devices(np.random.default_rng(2), 10, 3))
+    assert (again.scale, again.floor) == (scales.scale, scales.floor) and again.outside is None
+    assert again.outside_half_width() == DEFAULT_OUTSIDE_HALF_WIDTH
+
+
+def test_the_outside_width_round_trips_and_older_configs_load_without_it():
+    scales = IntervalScales(scale=(0.5,), floor=(0.1,), outside=0.9)
+    assert IntervalScales.from_dict(scales.to_dict()) == scales
+    old = IntervalScales.from_dict({"scale": [0.5], "floor": [0.1]})
+    assert old.outside is None and "outside" not in old.to_dict()
+    for bad in (-0.5, "wide", float("nan")):
+        with pytest.raises(ValueError, match="outside"):
+            IntervalScales.from_dict({"scale": [0.5], "floor": [0.1], "outside": bad})

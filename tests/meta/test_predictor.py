@@ -76,6 +76,16 @@ def test_other_spaces_and_onnx_bytes_answer_with_the_suite_they_used(trained):
     pred = device.predict_models([model])
     assert pred.suite == "fbnet" and pred.latency_ms[0] > 0
     assert device.suites == {"fbnet": 3}
+    # arch strings of another space: the interval is the one fitted outside a suite's space
+    # (the held-out device has both spaces); ONNX bytes are taken to be of the suite's
+    assert meta.intervals_.outside is not None
+    far = device.predict_archs("nb201", list(tables["nb201"].archs[:4]))
+    assert far.suite == "fbnet"
+    np.testing.assert_allclose(np.log(far.high_ms / far.latency_ms), meta.intervals_.outside)
+    own = device.predict_archs("fbnet", list(table.archs[:1]))
+    width = meta.intervals_.half_width(3, device.shot_error("fbnet"))
+    np.testing.assert_allclose(np.log(own.high_ms / own.latency_ms), width, rtol=1e-6)
+    np.testing.assert_allclose(np.log(pred.high_ms / pred.latency_ms), width, rtol=1e-6)
 
 
 def test_adapt_errors_name_the_problem(trained):

@@ -191,3 +191,42 @@ def test_resubmitting_a_request_id_stores_nothing_twice(stub, server) -> None:
     assert stub.SubmitMeasurements(extra).stored == 4
     assert stub.SubmitMeasurements(extra).stored == 0
     assert server.store.count_measurements("board") == 9
+
+
+def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_space(
+    stub, server
+) -> None:
+    """Requests served together are answered models first, then archs, whichever suite
+    answers each part; archs of a space the device has no suite for get the wider
+    interval of models outside the answering suite's space."""
+    from fewlat.service.handlers._combine import Pending
+    from fewlat.service.handlers._predictors import PredictQuery
+
+    calibrate(stub, "board")  # nb201, 5 shots: the default suite for bytes
+    calibrate(stub, "board", timings_ms=(1.0, 0.8, 0.9), space="fbnet")
+    fbnet, ofa = get_space("fbnet"), get_space("ofa_mbv3")
+    fb_archs = fbnet.sample(__import__("numpy").random.default_rng(3), 2)
+    ofa_archs = ofa.sample(__import__("numpy").random.default_rng(3), 2)
+    models = [get_space("nb201").to_onnx(a) for a in ARCHS[:2]]
+    queries = [
+        PredictQuery("board", space="fbnet", archs=fb_archs),  # makes the fbnet group first
+        PredictQuery("board", models=models, space="fbnet", archs=fb_archs),
+        PredictQuery("board", space="ofa", archs=ofa_archs),  # an alias, not calibrated
+    ]
+    batch = [Pending(q) for q in queries]
+    server.host._serve(batch)
+    first, mixed, outside = (p.outcome() for p in batch)
+    assert mixed.suites == ["nb201", "nb201", "fbnet", "fbnet"]
+    assert list(mixed.latency_ms[2:]) == pytest.approx(list(first.latency_ms), rel=1e-6)
+    alone = server.host.device("board").predict_models(models)
+    assert list(mixed.latency_ms[:2]) == pytest.approx(list(alone.latency_ms), rel=1e-5)
+    assert outside.suites == ["nb201", "nb201"]
+    width = server.host.meta.intervals_.outside_half_width()
+    assert list(outside.high_ms / outside.latency_ms) == pytest.approx([math.exp(width)] * 2)
+    assert width > 0
+    # over the wire: an arch of a space without a suite says which suite answered
+    answer = stub.Predict(
+        pb.PredictRequest(device="board", arch=pb.ArchRef(space="ofa_mbv3", arch=ofa_archs[0]))
+    )
+    assert answer.suite == "nb201"
+    assert math.log(answer.high_ms / answer.latency_ms) == pytest.approx(width, rel=1e-6)
