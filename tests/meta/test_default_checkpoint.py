@@ -26,6 +26,7 @@ def test_shipped_checkpoint_is_small_and_records_what_made_it():
     held_out = meta.info_["metrics"]["held_out_calibration_devices"]
     assert held_out["nb201"]["k10"]["devices"] >= 1
     assert len(meta.intervals_.scale) == 10 and min(meta.intervals_.scale) > 0
+    assert meta.intervals_.outside is not None and meta.intervals_.outside > 0
     assert meta.baseline_ is not None
 
 
