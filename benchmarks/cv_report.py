@@ -13,7 +13,7 @@ space's whole suite, predicts its other training spaces' archs; MAPE, ρ and the
 device state (:func:`largest_device_state`: past ±30 a network has drifted).
 
 Writes ``benchmarks/results/cv_<space>.json`` (the ``eval --json`` format),
-``cv_<space>.png``, ``cv_cross_space.json``, ``cv_folds.json`` and prints the
+``cv_<space>.png``, ``cv_cross_space.json|png``, ``cv_folds.json`` and prints the
 summary tables.
 """
 
@@ -63,7 +63,7 @@ def _fold_checks(
 ) -> tuple[list[dict], list[dict]]:
     """One pass over the fold networks: each one's largest device state, and its
     held-out devices' predictions of models outside the suite's space (K = the
-    whole suite): the other training spaces' archs (up to 300 per device), and
+    whole suite): the other training spaces' archs (up to 500 per device), and
     for fewlat-measured devices the zoo and resnet_prune models. Returns (per
     fold, per device × suite × space, with the 80% interval's coverage)."""
     measured = [r for r in roots if Path(r, "zoo").is_dir()]
@@ -72,11 +72,17 @@ def _fold_checks(
     rng = np.random.default_rng(0)
     folds, cross = [], []
     for held, meta in fold_models(recipe, train, names, n_folds, fold_dir=fold_dir, steps=steps):
-        folds.append({"held_out": held, "largest_device_state": largest_device_state(meta, train)})
         if meta.intervals_ is not None and meta.intervals_.outside is None:
             # a fold network trained before the outside width: fit it as meta_train does
             held_cal = set(meta.info_["calibration_devices"])
             meta.intervals_, _ = calibrate(meta, train, held_cal, meta.config.seed)
+        folds.append(
+            {
+                "held_out": held,
+                "largest_device_state": largest_device_state(meta, train),
+                "outside_half_width": meta.intervals_.outside if meta.intervals_ else None,
+            }
+        )
         for device in sorted(held):
             for suite_space, suite in meta.suites_.items():
                 source = train[suite_space]
@@ -92,16 +98,63 @@ def _fold_checks(
                         continue
                     y = table.column(device)
                     ok = np.flatnonzero(np.isfinite(y))
-                    if len(ok) > 300:
-                        ok = np.sort(rng.choice(ok, 300, replace=False))
+                    if len(ok) > 500:
+                        ok = np.sort(rng.choice(ok, 500, replace=False))
                     p = adapted.predict_archs(space, [table.archs[i] for i in ok])
                     inside = (p.low_ms <= y[ok]) & (y[ok] <= p.high_ms)
+                    # what the suite's own interval would have covered (before the outside width)
+                    own = meta.intervals_.half_width(len(suite), adapted.shot_error(suite_space))
+                    error = np.abs(np.log(p.latency_ms / y[ok]))
                     cross.append(
                         {"device": device, "suite": suite_space, "space": space}
                         | score(y[ok], p.latency_ms)
-                        | {"coverage": float(inside.mean())}
+                        | {
+                            "coverage": float(inside.mean()),
+                            "coverage_own_width": float((error <= own).mean()),
+                        }
                     )
     return folds, cross
+
+
+def _plot_cross(cross: list[dict], suites: list[str], spaces: list[str], path: Path) -> None:
+    """Heat maps over (suite, space): median MAPE and mean 80%-interval coverage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def grid(metric: str, reduce) -> np.ndarray:
+        return np.array(
+            [
+                [
+                    reduce([r[metric] for r in cross if (r["suite"], r["space"]) == (a, b)])
+                    if any((r["suite"], r["space"]) == (a, b) for r in cross)
+                    else np.nan
+                    for b in spaces
+                ]
+                for a in suites
+            ]
+        )
+
+    panels = [
+        ("median MAPE over devices", grid("mape", np.median), "{:.0%}", "magma_r", (0, 2)),
+        ("mean 80%-interval coverage", grid("coverage", np.mean), "{:.2f}", "RdYlGn", (0.3, 0.8)),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    for ax, (title, values, fmt, cmap, (lo, hi)) in zip(axes, panels, strict=True):
+        image = ax.imshow(values, cmap=cmap, vmin=lo, vmax=hi)
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                dark = cmap == "magma_r" and v > lo + 0.6 * (hi - lo)
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
+                        color="white" if dark else "black")  # fmt: skip
+        ax.set_xticks(range(len(spaces)), spaces, rotation=20)
+        ax.set_yticks(range(len(suites)), [f"{a} suite" for a in suites])
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle("models outside the calibrated suite's space (held-out devices, whole suite)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -139,14 +192,16 @@ def main() -> None:
 
         folds, cross = _fold_checks(recipe, train, roots, args.folds, fold_dir, args.steps)
     (args.out / "cv_folds.json").write_text(json.dumps(folds, indent=1))
-    print("\nlargest device state of each fold network (drifted past 30):")
+    print("\nlargest device state of each fold network (drifted past 30), outside width:")
     for i, fold in enumerate(folds):
         state = fold["largest_device_state"]
         print(
             f"  fold {i}: {state['value']:.1f} ({state['device']}, {state['space']}, "
-            f"K={state['shots']})"
+            f"K={state['shots']}); log half-width outside a suite's space "
+            f"{fold['outside_half_width']:.3f}"
         )
     (args.out / "cv_cross_space.json").write_text(json.dumps(cross, indent=1))
+    _plot_cross(cross, list(recipe.suites_), [*train, *OUT_SPACES], args.out / "cv_cross_space.png")
     print(
         "\nmodels outside the suite's space (the whole suite of another space), over devices:"
         "\n  mean / median MAPE, mean ρ, mean 80%-interval coverage"
@@ -160,7 +215,9 @@ def main() -> None:
             print(
                 f"  {space:13s} suite {suite_space:9s} MAPE {np.mean(error):.0%} / "
                 f"{np.median(error):.0%}  ρ {np.mean([r['spearman'] for r in sel]):.3f}  "
-                f"coverage {np.mean([r['coverage'] for r in sel]):.2f}  ({len(sel)} devices)"
+                f"coverage {np.mean([r['coverage'] for r in sel]):.2f} (with the suite's own "
+                f"width {np.mean([r['coverage_own_width'] for r in sel]):.2f})  "
+                f"({len(sel)} devices)"
             )
 
 
