@@ -43,7 +43,7 @@ from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._execution import runs_eagerly
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import _MAX_LOG_PRICE
-from fewlat.meta.predictor._predictor import MetaPredictor
+from fewlat.meta.predictor._predictor import DevicePredictor, MetaPredictor
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
 
@@ -240,7 +240,7 @@ def calibrate(
     metrics: dict[str, dict] = {}
     # (device, space) -> its query archs, their timings and whether it ran eagerly
     queries: dict[tuple[str, str], tuple[list[str], np.ndarray, bool]] = {}
-    whole_suite: dict[tuple[str, str], list[float]] = {}  # (device, space) -> all K timings
+    whole_suite: dict[tuple[str, str], DevicePredictor] = {}  # adapted on every suite timing
     rng = np.random.default_rng(seed)
     for space, suite in meta.suites_.items():
         table = tables[space]
@@ -270,7 +270,7 @@ def calibrate(
                 scores.setdefault(k, []).append(
                     (spearman(column[rows], predicted), mape(column[rows], predicted))
                 )
-            whole_suite[(device, space)] = timings
+            whole_suite[(device, space)] = device_predictor
         if not scores:
             continue
         metrics[space] = {
@@ -281,28 +281,15 @@ def calibrate(
             }
             for k, v in scores.items()
         }
-    outside = [
-        _outside_errors(meta, space, timings, other, queries[(device, other)])
-        for (device, space), timings in whole_suite.items()
-        for other in meta.suites_
-        if other != space and (device, other) in queries
-    ]
+    outside = []  # |log residual| of each (device, suite, other space)
+    for (device, space), adapted in whole_suite.items():
+        for other in meta.suites_:
+            if other != space and (device, other) in queries:
+                archs, measured_ms, eager = queries[(device, other)]
+                graphs = meta.cache.for_archs(other, archs, eager=eager)
+                predicted = adapted.predict(graphs, suite=space, space=other).latency_ms
+                outside.append(np.abs(np.log(predicted) - np.log(measured_ms)))
     return IntervalScales.fit(records, seed=seed, outside=outside), metrics
-
-
-def _outside_errors(
-    meta: MetaPredictor,
-    space: str,
-    timings: list[float],
-    other: str,
-    query: tuple[list[str], np.ndarray, bool],
-) -> np.ndarray:
-    """``|log residual|`` of ``other``'s query archs, adapted on ``space``'s whole suite."""
-    archs, measured_ms, eager = query
-    device_predictor = meta.adapt({space: timings}, eager=eager)
-    graphs = meta.cache.for_archs(other, archs, eager=eager)
-    predicted = device_predictor.predict(graphs, suite=space, space=other).latency_ms
-    return np.abs(np.log(predicted) - np.log(measured_ms))
 
 
 def meta_train(
