@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -125,6 +126,15 @@ def meta_train_command(
         f"{'DRIFTED: ' if state['value'] > DEVICE_STATE_LIMIT else ''}"
         f"adaptation stalls past {DEVICE_STATE_LIMIT:.0f})"
     )
+    scales = meta.intervals_
+    if scales is not None:
+        factor = math.exp(scales.outside_half_width())
+        how = (
+            "fitted on the calibration devices"
+            if scales.outside is not None
+            else "default: no calibration device has two spaces"
+        )
+        console.print(f"80% interval outside a suite's space: ×/÷ {factor:.2f} ({how})")
     console.print(f"wrote {out}")
 
 

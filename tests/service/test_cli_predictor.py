@@ -56,6 +56,13 @@ def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(trained):
         f"training health: 0 skipped steps; largest device state {state['value']:.1f} "
         f"({state['device']}, nb201, K={state['shots']}; adaptation stalls past 30)"
     ) in " ".join(output.split())
+    # one space: nothing to fit the interval outside a suite's space on
+    assert meta.intervals_ is None or meta.intervals_.outside is None
+    if meta.intervals_ is not None:
+        assert (
+            "80% interval outside a suite's space: ×/÷ 2.00 (default: no calibration device has "
+            "two spaces)"
+        ) in " ".join(output.split())
 
 
 def test_suite_lists_the_checkpoint_suite(checkpoint):
