@@ -17,6 +17,7 @@ from fewlat.hwdesc import SELECTION_METHODS, CalibrationSuite, build_suite
 from fewlat.meta.predictor import (
     DEVICE_STATE_LIMIT,
     GraphCache,
+    IntervalScales,
     TrainConfig,
     load_checkpoint,
     meta_train,
@@ -126,16 +127,20 @@ def meta_train_command(
         f"{'DRIFTED: ' if state['value'] > DEVICE_STATE_LIMIT else ''}"
         f"adaptation stalls past {DEVICE_STATE_LIMIT:.0f})"
     )
-    scales = meta.intervals_
-    if scales is not None:
-        factor = math.exp(scales.outside_half_width())
-        how = (
-            "fitted on the calibration devices"
-            if scales.outside is not None
-            else "default: no calibration device has two spaces"
-        )
-        console.print(f"80% interval outside a suite's space: ×/÷ {factor:.2f} ({how})")
+    if meta.intervals_ is not None:
+        console.print(_outside_line(meta.intervals_))
     console.print(f"wrote {out}")
+
+
+def _outside_line(scales: IntervalScales) -> str:
+    """The printed factor of the 80% interval outside a suite's space, and where it came from."""
+    factor = math.exp(scales.outside_half_width())
+    how = (
+        "fitted on the calibration devices"
+        if scales.outside is not None
+        else "default: no calibration device has two spaces"
+    )
+    return f"80% interval outside a suite's space: ×/÷ {factor:.2f} ({how})"
 
 
 def _print_metrics(console: Console, metrics: dict) -> None:

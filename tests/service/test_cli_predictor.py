@@ -65,6 +65,16 @@ def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(trained):
         ) in " ".join(output.split())
 
 
+def test_meta_train_says_whether_the_interval_outside_a_suites_space_was_fitted():
+    from fewlat.meta.predictor import IntervalScales
+    from fewlat.service.cli._train import _outside_line
+
+    fitted = IntervalScales(scale=(1.0,), floor=(0.1,), outside=0.785)
+    assert _outside_line(fitted).endswith("×/÷ 2.19 (fitted on the calibration devices)")
+    default = IntervalScales(scale=(1.0,), floor=(0.1,))
+    assert "×/÷ 2.00 (default: no calibration device has two spaces)" in _outside_line(default)
+
+
 def test_suite_lists_the_checkpoint_suite(checkpoint):
     result = _run(f"suite --space nb201 --json --checkpoint {checkpoint}")
     assert result.exit_code == 0, result.output
