@@ -28,6 +28,7 @@ import numpy as np
 from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
 from fewlat.meta.predictor import (
     MetaPredictor,
+    Prediction,
     TrainConfig,
     calibrate,
     largest_device_state,
@@ -100,20 +101,25 @@ def _fold_checks(
                     ok = np.flatnonzero(np.isfinite(y))
                     if len(ok) > 500:
                         ok = np.sort(rng.choice(ok, 500, replace=False))
-                    p = adapted.predict_archs(space, [table.archs[i] for i in ok])
-                    inside = (p.low_ms <= y[ok]) & (y[ok] <= p.high_ms)
-                    # what the suite's own interval would have covered (before the outside width)
-                    own = meta.intervals_.half_width(len(suite), adapted.shot_error(suite_space))
-                    error = np.abs(np.log(p.latency_ms / y[ok]))
+                    archs = [table.archs[i] for i in ok]
+                    graphs = meta.cache.for_archs(space, archs, eager=adapted.eager)
+                    p = adapted.predict(graphs, suite=suite_space, space=space)
+                    # the suite's own interval, as these models got before the outside width
+                    own = adapted.predict(graphs, suite=suite_space)
                     cross.append(
                         {"device": device, "suite": suite_space, "space": space}
                         | score(y[ok], p.latency_ms)
                         | {
-                            "coverage": float(inside.mean()),
-                            "coverage_own_width": float((error <= own).mean()),
+                            "coverage": _covered(p, y[ok]),
+                            "coverage_own_width": _covered(own, y[ok]),
                         }
                     )
     return folds, cross
+
+
+def _covered(prediction: Prediction, measured_ms: np.ndarray) -> float:
+    """Share of ``measured_ms`` inside the prediction's 80% interval."""
+    return float(np.mean((prediction.low_ms <= measured_ms) & (measured_ms <= prediction.high_ms)))
 
 
 def _plot_cross(cross: list[dict], suites: list[str], spaces: list[str], path: Path) -> None:
@@ -123,13 +129,15 @@ def _plot_cross(cross: list[dict], suites: list[str], spaces: list[str], path: P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for r in cross:
+        cells.setdefault((r["suite"], r["space"]), []).append(r)
+
     def grid(metric: str, reduce) -> np.ndarray:
         return np.array(
             [
                 [
-                    reduce([r[metric] for r in cross if (r["suite"], r["space"]) == (a, b)])
-                    if any((r["suite"], r["space"]) == (a, b) for r in cross)
-                    else np.nan
+                    reduce([r[metric] for r in cells[(a, b)]]) if (a, b) in cells else np.nan
                     for b in spaces
                 ]
                 for a in suites

@@ -41,6 +41,7 @@ from fewlat.meta.metrics import mape, spearman
 from fewlat.meta.predictor._cache import GraphCache
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._execution import runs_eagerly
+from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
 from fewlat.meta.predictor._model import _MAX_LOG_PRICE
 from fewlat.meta.predictor._predictor import DevicePredictor, MetaPredictor
@@ -238,8 +239,8 @@ def calibrate(
     """
     records: list[ShotRecord] = []
     metrics: dict[str, dict] = {}
-    # (device, space) -> its query archs, their timings and whether it ran eagerly
-    queries: dict[tuple[str, str], tuple[list[str], np.ndarray, bool]] = {}
+    # (device, space) -> the graphs of its query archs and their timings
+    queries: dict[tuple[str, str], tuple[GraphSet, np.ndarray]] = {}
     whole_suite: dict[tuple[str, str], DevicePredictor] = {}  # adapted on every suite timing
     rng = np.random.default_rng(seed)
     for space, suite in meta.suites_.items():
@@ -259,8 +260,8 @@ def calibrate(
             )
             archs = [table.archs[r] for r in rows]
             eager = runs_eagerly(table, device)
-            queries[(device, space)] = (archs, column[rows], eager)
             graphs = meta.cache.for_archs(space, archs, eager=eager)
+            queries[(device, space)] = (graphs, column[rows])
             for k in range(1, len(suite) + 1):
                 timings = column[suite_rows[:k]].tolist()
                 device_predictor = meta.adapt({space: timings}, eager=eager)
@@ -285,8 +286,7 @@ def calibrate(
     for (device, space), adapted in whole_suite.items():
         for other in meta.suites_:
             if other != space and (device, other) in queries:
-                archs, measured_ms, eager = queries[(device, other)]
-                graphs = meta.cache.for_archs(other, archs, eager=eager)
+                graphs, measured_ms = queries[(device, other)]
                 predicted = adapted.predict(graphs, suite=space, space=other).latency_ms
                 outside.append(np.abs(np.log(predicted) - np.log(measured_ms)))
     return IntervalScales.fit(records, seed=seed, outside=outside), metrics

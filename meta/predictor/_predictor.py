@@ -43,11 +43,6 @@ METHODS = ("fewlat", "gnn-finetune", "zero-shot")
 _FULL_PASS_GRAPHS = 2048
 
 
-def _canonical_space(space: str) -> str:
-    """A space's registered name (aliases resolved; UnknownSpaceError otherwise)."""
-    return get_space(space).name
-
-
 @dataclass(frozen=True)
 class Prediction:
     """Predicted latencies with an 80% interval, milliseconds, one entry per model.
@@ -379,9 +374,18 @@ class DevicePredictor:
         Raises:
             UnknownSpaceError: ``space`` is not a registered space name or alias.
         """
-        if space is not None and _canonical_space(space) in self._calibrated:
-            return _canonical_space(space)
+        if space is not None and (name := get_space(space).name) in self._calibrated:
+            return name
         return max(self._calibrated, key=lambda s: self._calibrated[s].shots)
+
+    def answers_outside(self, space: str, suite: str | None = None) -> bool:
+        """Whether models of ``space``, answered by ``suite`` (default: :meth:`suite_for`
+        ``space``), are outside that suite's space and so get the wider interval.
+
+        Raises:
+            UnknownSpaceError: ``space`` is not a registered space name or alias.
+        """
+        return get_space(space).name != self.suite_for(space if suite is None else suite)
 
     def state_bytes(self, space: str) -> bytes:
         """The adapted state of one suite as safetensors bytes, for
@@ -433,7 +437,7 @@ class DevicePredictor:
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
         scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
-        if space is not None and _canonical_space(space) != name:
+        if space is not None and self.answers_outside(space, name):
             half_width = scales.outside_half_width() if scales else DEFAULT_OUTSIDE_HALF_WIDTH
         elif scales is not None:
             half_width = scales.half_width(cal.shots, _rms(cal.shot_errors))

@@ -25,7 +25,6 @@ from fewlat.meta.predictor import DevicePredictor, MetaPredictor
 from fewlat.service.handlers._catalog import SuiteCatalog
 from fewlat.service.handlers._combine import Combiner, Pending
 from fewlat.service.store import CalibrationRecord, Store
-from fewlat.spaces import get_space
 
 __all__ = ["PredictQuery", "Predicted", "PredictorHost"]
 
@@ -189,7 +188,7 @@ class PredictorHost:
                 if query.archs:
                     keys = cache.keys_for_archs(query.space, query.archs, eager=predictor.eager)
                     suite = predictor.suite_for(query.space)
-                    outside = None if suite == get_space(query.space).name else query.space
+                    outside = query.space if predictor.answers_outside(query.space) else None
                     parts.append((suite, outside, keys))
             except FewlatError as exc:
                 item.set_error(exc)
