@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import TrainConfig, load_checkpoint
+from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import held_out_cases
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 SHOTS = (3, 5, 10)
 #: geometric mean of fewlat (the recipe's step count) and gnn-finetune, per model
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument(
-        "--steps", type=int, default=TrainConfig.steps // 2, help="the CV's training steps"
+        "--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's training steps"
     )
     parser.add_argument("--adapt", default="3,10,20,40", help="adaptation steps to compare")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/adapt_steps.json"))

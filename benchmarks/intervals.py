@@ -41,14 +41,13 @@ from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import (
     IntervalScales,
     ShotRecord,
-    TrainConfig,
     calibration_groups,
     load_checkpoint,
     split_calibration_devices,
 )
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import held_out_cases
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 SHOTS = (3, 5, 10)
 QUERIES = 1000
@@ -129,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/help,data/measured")
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps // 2, help="the CV's steps")
+    parser.add_argument("--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's steps")
     parser.add_argument("--splits", type=int, default=200)
     parser.add_argument("--share", type=float, default=0.2)
     parser.add_argument("--draw", choices=("stratified", "random"), default="stratified")

@@ -37,13 +37,12 @@ import fewlat.meta.predictor._fit as recipe_module
 from fewlat.meta.predictor import (
     DEVICE_STATE_LIMIT,
     RECIPE_VERSION,
-    TrainConfig,
     descriptor_vector,
     load_checkpoint,
 )
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import kept_on_disk
-from fewlat.service.handlers import folds_of
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, folds_of
 from fewlat.service.handlers._cv import _fold_model
 
 PROBES = ("1080ti_256", "titanx_256", "1080ti_1", "pixel3")
@@ -54,7 +53,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/help,data/measured")
     parser.add_argument("--fold", type=int, default=3)
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps // 2, help="the CV's steps")
+    parser.add_argument("--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's steps")
     parser.add_argument("--every", type=int, default=25)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()

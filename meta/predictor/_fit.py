@@ -43,7 +43,7 @@ from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._execution import runs_eagerly
 from fewlat.meta.predictor._graphset import GraphSet
 from fewlat.meta.predictor._intervals import IntervalScales, ShotRecord
-from fewlat.meta.predictor._model import _MAX_LOG_PRICE
+from fewlat.meta.predictor._model import MAX_LOG_PRICE
 from fewlat.meta.predictor._predictor import DevicePredictor, MetaPredictor
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 from fewlat.meta.tables import LatencyTable
@@ -68,7 +68,7 @@ _CALIBRATION_QUERIES = 400
 RECIPE_VERSION = 5
 #: a FiLM or head entry beyond this puts log prices on their clamp, where the
 #: inner loop's gradient is zero (healthy networks: 6–25; recipe 4's broken fold: 187)
-DEVICE_STATE_LIMIT = _MAX_LOG_PRICE
+DEVICE_STATE_LIMIT = MAX_LOG_PRICE
 
 
 def split_calibration_devices(

@@ -37,10 +37,11 @@ from torch.nn import functional as F
 from fewlat.meta.features import EDGE_FEATURES, NODE_FEATURES
 from fewlat.meta.predictor._graphset import BASE_QUANTITIES, OP_GROUPS, TorchColours
 
-__all__ = ["LatencyGNN", "ModelConfig"]
+__all__ = ["MAX_LOG_PRICE", "LatencyGNN", "ModelConfig"]
 
 READOUTS = ("additive", "pooled")
-_MAX_LOG_PRICE = 30.0
+#: log prices are clamped to ±this (a factor of ~1e13), far beyond any real device
+MAX_LOG_PRICE = 30.0
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,11 @@ class LatencyGNN(nn.Module):
             efficiency = F.softplus(self.resource(h)).view(len(h), n_base, -1)
             amounts = (efficiency * base[:, :n_base].unsqueeze(-1)).reshape(len(h), -1)
             prices = self.config.resources * n_base
-            # log prices are clamped to ±_MAX_LOG_PRICE (a factor of ~1e13), far beyond
+            # log prices are clamped to ±MAX_LOG_PRICE (a factor of ~1e13), far beyond
             # any real device, so that one wild inner-loop step cannot overflow float32
-            cost = amounts @ head[:prices].clamp(-_MAX_LOG_PRICE, _MAX_LOG_PRICE).exp()
+            cost = amounts @ head[:prices].clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE).exp()
             if self.config.op_prices:
-                kind = (base[:, n_base:] @ head[prices:]).clamp(-_MAX_LOG_PRICE, _MAX_LOG_PRICE)
+                kind = (base[:, n_base:] @ head[prices:]).clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE)
                 cost = cost * kind.exp()
             return cost
         return h @ head[:-1] + head[-1]

@@ -10,6 +10,7 @@
 
 from fewlat.service.handlers._catalog import SuiteCatalog
 from fewlat.service.handlers._cv import (
+    BENCHMARK_FOLD_STEPS,
     cross_validate,
     cv_spearman,
     fold_models,
@@ -28,6 +29,7 @@ from fewlat.service.handlers._predictors import (
 from fewlat.service.handlers._views import CalibrationReport, DeviceView, PredictionView
 
 __all__ = [
+    "BENCHMARK_FOLD_STEPS",
     "EXECUTION_LABEL",
     "CalibrationReport",
     "DataPlane",

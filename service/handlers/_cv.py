@@ -34,7 +34,18 @@ from fewlat.meta.predictor import (
 )
 from fewlat.meta.tables import LatencyTable
 
-__all__ = ["cross_validate", "cv_spearman", "fold_models", "folds_of", "held_out_cases"]
+__all__ = [
+    "BENCHMARK_FOLD_STEPS",
+    "cross_validate",
+    "cv_spearman",
+    "fold_models",
+    "folds_of",
+    "held_out_cases",
+]
+
+#: training steps of the fold networks behind the benchmarks' CV figures (half the
+#: recipe's; ``fewlat eval --cv`` trains the recipe's full count unless ``--cv-steps``)
+BENCHMARK_FOLD_STEPS = TrainConfig.steps // 2
 
 
 def folds_of(devices: Sequence[str], folds: int) -> list[list[str]]:
