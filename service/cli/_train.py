@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -68,7 +69,7 @@ def meta_train_command(
     """Meta-train the predictor on pooled tables and write a checkpoint.
 
     Resumable: progress is kept in OUT.partial/ and a rerun of the same command
-    continues from the last save.
+    continues from the last save; OUT.partial/ is removed once OUT is written.
     """
     roots = [Path(r) for r in split_list(data)]
     names = split_list(spaces)
@@ -98,6 +99,7 @@ def meta_train_command(
         }
     config = replace(TrainConfig(), steps=steps, seed=seed, max_archs=max_archs)
     cache = GraphCache(config.model.levels)
+    partial = out.with_name(out.name + ".partial")
     with kept_on_disk(cache, cache_dir), progress_bar() as bar:
         suites = []
         task = bar.add_task("choosing suites", total=len(tables), note="")
@@ -112,13 +114,14 @@ def meta_train_command(
             config,
             cache=cache,
             exclude_devices=excluded,
-            resume_dir=out.with_name(out.name + ".partial"),
+            resume_dir=partial,
             baseline=baseline,
             on_progress=training_progress(bar),
             on_graph=lambda n: bar.update(graphs, advance=n),
         )
     meta.info_["data_roots"] = [str(r) for r in roots]  # as given: relative to where it ran
     save_checkpoint(meta, out)
+    shutil.rmtree(partial, ignore_errors=True)  # finished: nothing left to resume
     _print_metrics(console, meta.info_["metrics"]["held_out_calibration_devices"])
     state = meta.info_["largest_device_state"]
     console.print(

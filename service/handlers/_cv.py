@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -92,6 +93,7 @@ def _fold_model(
         on_progress=on_progress,
     )
     save_checkpoint(meta, folder)
+    shutil.rmtree(fold_dir / f"{key}.partial", ignore_errors=True)  # finished: nothing to resume
     return meta
 
 

@@ -50,6 +50,8 @@ def test_meta_train_writes_a_checkpoint_with_manifest_and_suite(trained):
     assert HELD_OUT not in manifest["devices"] and len(manifest["table_sha256"]) == 64
     assert meta.info_["excluded_devices"] == [HELD_OUT]
     assert meta.info_["data_roots"] == [str(MEASURED)]
+    # the resumable progress is gone once the checkpoint is written
+    assert not checkpoint.with_name(checkpoint.name + ".partial").exists()
     state = meta.info_["largest_device_state"]
     assert 0 < state["value"] < 30 and meta.info_["skipped_steps"] == 0
     assert (
@@ -173,7 +175,8 @@ def test_eval_cv_scores_every_device_with_a_model_that_never_saw_it(checkpoint, 
     ]
     # each fold model lacks its fold's devices, and together the folds cover every scored device
     assert all(unseen) and set().union(*unseen) == scored
-    # a rerun reuses the fold checkpoints
+    # finished folds keep no resumable progress, and a rerun reuses the fold checkpoints
+    assert not list((tmp_path / "cache" / "cv").glob("*.partial"))
     assert _run(args, env=env).exit_code == 0
     assert _fold_models(tmp_path) == fold_models
 
