@@ -11,6 +11,7 @@ from fewlat.meta.evaluation._evaluate import (
     device_case,
     evaluate,
     mean_scores,
+    mix_inputs,
     score,
 )
 from fewlat.meta.evaluation._plot import plot_evaluation
@@ -24,6 +25,7 @@ __all__ = [
     "evaluate",
     "flops_scaled",
     "mean_scores",
+    "mix_inputs",
     "plot_evaluation",
     "ridge_features",
     "score",

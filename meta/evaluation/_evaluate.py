@@ -24,6 +24,7 @@ __all__ = [
     "device_case",
     "evaluate",
     "mean_scores",
+    "mix_inputs",
     "score",
 ]
 
@@ -106,10 +107,12 @@ def mean_scores(rows: Sequence[dict], metric: str) -> dict[str, dict[int, float]
     return out
 
 
-def _mix_inputs(
+def mix_inputs(
     train: LatencyTable | None, device: str, archs: Sequence[str], suite: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Training devices' log ms for the queries and the shots, complete columns only."""
+    """The inputs of :func:`device_mix`: the training devices' log ms of ``archs``
+    ``[Q, T]`` and of ``suite`` ``[S, T]``, ``device``'s own column left out and only
+    devices that measured all of them kept; None when none did (or no ``train``)."""
     if train is None or any(a not in train for a in [*archs, *suite]):
         return None
     cols = [i for i, d in enumerate(train.devices) if d != device]
@@ -162,7 +165,7 @@ def evaluate(
             continue
         shot_ms, measured, graphs, eager = case.shots_ms, case.measured_ms, case.graphs, case.eager
         shot_graphs = meta.cache.for_archs(space, suite, eager=eager)
-        mix = _mix_inputs(train_table, device, case.archs, suite)
+        mix = mix_inputs(train_table, device, case.archs, suite)
         for k in shots:
             timings = shot_ms[:k].tolist()
             predicted: dict[str, np.ndarray] = {}

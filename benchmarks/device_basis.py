@@ -1,0 +1,120 @@
+"""Would a device-mix over the GNN's own predictions help? An idea tried and measured.
+
+    python benchmarks/device_basis.py [--steps 1875] [--folds 4] [--spaces nb201,fbnet]
+
+The ``device-mix`` baseline (a ridge over the training devices' *measured* log
+latencies of the same archs, fitted on the K shots) beats fewlat on some FBNet
+devices (the Intel CPUs, the batch-64 GPUs), but it can only score archs that
+every training device measured. Its general form would put the meta-trained GNN
+in the tables' place: each training device of the fold network, adapted on its
+whole suite, predicts every query, and the held-out device is a ridge over those
+predicted log latencies ("gnn-mix"), alone or blended with fewlat's own
+prediction (a geometric mean with weight w on the mix). The table-based
+device-mix and its 50/50 blend with fewlat are scored beside them.
+
+Reuses the fold models of ``benchmarks/cv_report.py`` (same ``--steps`` and
+``--folds``; trained first if missing) and scores every device with the model
+that never saw it. Prints mean Spearman ρ per space, method and K, and writes
+``benchmarks/results/device_basis.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fewlat.meta.evaluation import device_mix, mix_inputs
+from fewlat.meta.metrics import spearman
+from fewlat.meta.predictor import MetaPredictor, load_checkpoint, runs_eagerly
+from fewlat.meta.tables import LatencyTable, read_pool
+from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
+
+SHOTS = (3, 5, 10)
+BLEND_WEIGHTS = (0.25, 0.5)
+RIDGE_ALPHA = 0.1  # device-mix's
+
+
+def _basis(meta: MetaPredictor, table: LatencyTable, eager: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted log ms ``[archs, T]`` of every arch of ``table`` and ``[suite, T]`` of the
+    suite, by each of the T devices of the fold network's training manifest, adapted on
+    its whole suite; the archs' graphs as a device of kind ``eager`` ran them."""
+    space, suite = table.space, list(meta.suites_[table.space])
+    graphs = meta.cache.for_archs(space, table.archs, eager=eager)
+    suite_graphs = meta.cache.for_archs(space, suite, eager=eager)
+    archs_log, suite_log = [], []
+    for device in meta.info_["manifest"][space]["devices"]:
+        timings = [table.lookup_ms(a, device) for a in suite]
+        if device not in table.devices or not np.isfinite(timings[0]):
+            continue
+        adapted = meta.adapt({space: timings}, eager=runs_eagerly(table, device))
+        archs_log.append(np.log(adapted.predict(graphs).latency_ms))
+        suite_log.append(np.log(adapted.predict(suite_graphs).latency_ms))
+    return np.stack(archs_log, axis=1), np.stack(suite_log, axis=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's steps")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/device_basis.json"))
+    args = parser.parse_args()
+    recipe = load_checkpoint()
+    train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    scores: dict[tuple[str, str, int], list[float]] = {}
+    with kept_on_disk(recipe.cache, None):
+        for space in args.spaces.split(","):
+            table = train[space]
+            cases = held_out_cases(
+                recipe, train, [table], args.folds,
+                fold_dir=default_cache_dir() / "cv", steps=args.steps,
+            )  # fmt: skip
+            basis: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}
+            for meta, _, device, case in cases:
+                key = (id(meta), case.eager)
+                if key not in basis:
+                    basis = {key: _basis(meta, table, case.eager)}  # one fold at a time
+                archs_log, suite_log = basis[key]
+                query_log = archs_log[[table.row_of(a) for a in case.archs]]
+                trained = table.select_devices(meta.info_["manifest"][space]["devices"])
+                measured = mix_inputs(trained, device, case.archs, meta.suites_[space])
+                for k in SHOTS:
+                    shots = case.shots_ms[:k]
+                    adapted = meta.adapt({space: shots.tolist()}, eager=case.eager)
+                    own = adapted.predict(case.graphs).latency_ms
+                    mix = device_mix(query_log, suite_log[:k], shots, RIDGE_ALPHA)
+                    predicted = {"fewlat": own, "gnn-mix": mix}
+                    for w in BLEND_WEIGHTS:
+                        predicted[f"fewlat x gnn-mix, w={w}"] = own ** (1 - w) * mix**w
+                    if measured is not None:
+                        table_mix = device_mix(measured[0], measured[1][:k], shots, RIDGE_ALPHA)
+                        predicted["device-mix"] = table_mix
+                        predicted["fewlat x device-mix, w=0.5"] = np.sqrt(own * table_mix)
+                    for name, values in predicted.items():
+                        scores.setdefault((space, name, k), []).append(
+                            spearman(case.measured_ms, values)
+                        )
+            for name in dict.fromkeys(m for s, m, _ in scores if s == space):
+                cells = "  ".join(
+                    f"K={k}: {np.mean(scores[(space, name, k)]):.3f}"
+                    f" ({len(scores[(space, name, k)])})"
+                    for k in SHOTS
+                )
+                print(f"{space:9s} {name:28s} {cells}", flush=True)
+    rows = [
+        {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
+        for (s, m, k), v in scores.items()
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"folds": args.folds, "steps": args.steps, "rows": rows}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
