@@ -29,15 +29,13 @@ from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
 from fewlat.meta.predictor import (
     MetaPredictor,
     Prediction,
-    TrainConfig,
-    calibrate,
     largest_device_state,
     load_checkpoint,
     runs_eagerly,
 )
 from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import cross_validate, fold_models
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, cross_validate, fold_models
 
 OUT_SPACES = ("zoo", "resnet_prune")
 
@@ -73,10 +71,6 @@ def _fold_checks(
     rng = np.random.default_rng(0)
     folds, cross = [], []
     for held, meta in fold_models(recipe, train, names, n_folds, fold_dir=fold_dir, steps=steps):
-        if meta.intervals_ is not None and meta.intervals_.outside is None:
-            # a fold network trained before the outside width: fit it as meta_train does
-            held_cal = set(meta.info_["calibration_devices"])
-            meta.intervals_, _ = calibrate(meta, train, held_cal, meta.config.seed)
         folds.append(
             {
                 "held_out": held,
@@ -173,7 +167,7 @@ def main() -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        default=TrainConfig.steps // 2,
+        default=BENCHMARK_FOLD_STEPS,
         help="fold models' training steps (default: half the recipe's, as the README's figures)",
     )
     parser.add_argument("--shots", default="3,5,10")
