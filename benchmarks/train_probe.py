@@ -14,8 +14,8 @@ loop's gradient is zero and adaptation stops moving. Writes
 ``benchmarks/results/train_probe_fold<N>_recipe<V>.json`` and ``.png`` (V: the
 shipped checkpoint's recipe, :data:`RECIPE_VERSION`, whose config the fold retrains).
 
-It is a diagnostic: it replaces the recipe's ``Trainer`` with a subclass that
-watches each step, and changes nothing that is trained.
+It is a diagnostic: it looks at the network after each step through
+``meta_train``'s ``watch`` hook, and changes nothing that is trained.
 """
 
 from __future__ import annotations
@@ -33,17 +33,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import fewlat.meta.predictor._fit as recipe_module
 from fewlat.meta.predictor import (
     DEVICE_STATE_LIMIT,
     RECIPE_VERSION,
+    Trainer,
     descriptor_vector,
     load_checkpoint,
 )
 from fewlat.meta.tables import read_pool
 from fewlat.service.cli._common import kept_on_disk
-from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, folds_of
-from fewlat.service.handlers._cv import _fold_model
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, fold_model, folds_of
 
 PROBES = ("1080ti_256", "titanx_256", "1080ti_1", "pixel3")
 
@@ -63,47 +62,33 @@ def main() -> None:
     nb201 = train["nb201"]  # the full table: the probes may be held out of training
     trace: list[dict] = []
 
-    class ProbedTrainer(recipe_module.Trainer):
-        def train(self, steps, on_step=None):
-            space = next(d for d in self.data if d.table.space == "nb201")
-            descriptors = {
-                d: torch.from_numpy(
-                    descriptor_vector(
-                        [nb201.lookup_ms(a, d) for a in space.suite],
-                        space.suite_slot,
-                        self.n_suites,
-                    )[None]
-                )
-                for d in PROBES
-                if d in nb201.devices
-            }
+    descriptors: dict[str, torch.Tensor] = {}
 
-            def watch(step: int, loss: float) -> None:
-                if on_step is not None:
-                    on_step(step, loss)
-                if step % args.every and np.isfinite(loss):  # and every non-finite step
-                    return
-                with torch.no_grad():
-                    row = {"step": step, "loss": loss}
-                    for device, x in descriptors.items():
-                        film, head = self.model.device_state(x)
-                        row[device] = [float(film.abs().max()), float(head.abs().max())]
-                trace.append(row)
-                cells = "  ".join(f"{d} {row[d][0]:.1f}/{row[d][1]:.1f}" for d in descriptors)
-                print(f"step {step} loss {loss:.4f}  |FiLM|/|head| max: {cells}", flush=True)
+    def watch(phase: str, trainer: Trainer, loss: float) -> None:
+        """Record the probe devices' largest FiLM / head entries (read-only)."""
+        if phase != "meta" or (trainer.step % args.every and np.isfinite(loss)):
+            return  # every --every steps, and every non-finite step
+        if not descriptors:
+            space = next(d for d in trainer.data if d.table.space == "nb201")
+            for device in [d for d in PROBES if d in nb201.devices]:
+                timings = [nb201.lookup_ms(a, device) for a in space.suite]
+                vector = descriptor_vector(timings, space.suite_slot, trainer.n_suites)
+                descriptors[device] = torch.from_numpy(vector[None])
+        with torch.no_grad():
+            row = {"step": trainer.step, "loss": loss}
+            for device, x in descriptors.items():
+                film, head = trainer.model.device_state(x)
+                row[device] = [float(film.abs().max()), float(head.abs().max())]
+        trace.append(row)
+        cells = "  ".join(f"{d} {row[d][0]:.1f}/{row[d][1]:.1f}" for d in descriptors)
+        print(f"step {trainer.step} loss {loss:.4f}  |FiLM|/|head| max: {cells}", flush=True)
 
-            return super().train(steps, on_step=watch)
-
-    original = recipe_module.Trainer
-    recipe_module.Trainer = ProbedTrainer
-    try:  # the CV's own fold training, into a scratch folder (no baseline network)
-        with tempfile.TemporaryDirectory() as scratch, kept_on_disk(recipe.cache, None):
-            meta = _fold_model(
-                train, replace(recipe.config, steps=args.steps), held, Path(scratch),
-                recipe.cache, False, None,
-            )  # fmt: skip
-    finally:
-        recipe_module.Trainer = original
+    # the CV's own fold training, into a scratch folder (no baseline network)
+    with tempfile.TemporaryDirectory() as scratch, kept_on_disk(recipe.cache, None):
+        meta = fold_model(
+            train, replace(recipe.config, steps=args.steps), held, fold_dir=Path(scratch),
+            cache=recipe.cache, baseline=False, watch=watch,
+        )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"train_probe_fold{args.fold}_recipe{RECIPE_VERSION}"
     stem.with_suffix(".json").write_text(

@@ -60,6 +60,8 @@ __all__ = [
 
 #: (phase name, steps done, steps in phase, loss) → None
 Progress = Callable[[str, int, int, float], None]
+#: (phase name, the trainer after its step, loss) → None: a diagnostic's view of training
+Watch = Callable[[str, Trainer, float], None]
 _CALIBRATION_QUERIES = 400
 #: bump when the recipe changes (saved progress and CV fold models are then redone);
 #: 3: the calibration devices are never trained on, and calibrate the finished network;
@@ -132,16 +134,20 @@ def _run(
     resume_dir: Path | None,
     save_every: int,
     on_progress: Progress | None,
+    watch: Watch | None,
 ) -> None:
     state = resume_dir / f"{name}.safetensors" if resume_dir else None
     if state is not None and state.is_file():
         trainer.load_state_tensors(load_file(str(state)))
+
+    def on_step(step: int, loss: float) -> None:
+        if on_progress is not None:
+            on_progress(name, step, steps, loss)
+        if watch is not None:
+            watch(name, trainer, loss)
+
     while trainer.step < steps:
-        target = min(steps, trainer.step + save_every)
-        trainer.train(
-            target,
-            on_step=(lambda s, loss: on_progress(name, s, steps, loss)) if on_progress else None,
-        )
+        trainer.train(min(steps, trainer.step + save_every), on_step=on_step)
         if state is not None:
             replace_atomically(state, save(trainer.state_tensors()))
 
@@ -304,6 +310,7 @@ def meta_train(
     baseline: bool = True,
     on_progress: Progress | None = None,
     on_graph: Callable[[int], None] | None = None,
+    watch: Watch | None = None,
 ) -> MetaPredictor:
     """Run the recipe of this module on pooled tables.
 
@@ -318,6 +325,9 @@ def meta_train(
         baseline: also train the pooled ``gnn-finetune`` network.
         on_progress: ``(phase, step, total, loss)`` after every step.
         on_graph: called once per graph built (graph-cache progress).
+        watch: ``(phase, trainer, loss)`` after every step, for diagnostics that look
+            at the network while it trains (``benchmarks/train_probe.py``); it must
+            not change the trainer.
 
     Returns:
         A fitted :class:`MetaPredictor`; ``info_`` holds the suites, manifest and metrics.
@@ -350,7 +360,7 @@ def meta_train(
 
     trainer = Trainer(config, trained, len(names), cache)
     trainer.prepare(full, on_new=on_graph)
-    _run("meta", trainer, config.steps, resume, save_every, on_progress)
+    _run("meta", trainer, config.steps, resume, save_every, on_progress, watch)
     meta = _fitted(trainer, archs)
     state = largest_device_state(meta, tables)
     _check_device_state(state)
@@ -358,7 +368,7 @@ def meta_train(
     if baseline:
         steps = config.steps // 2
         pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache, steps)
-        _run("baseline", pooled, steps, resume, save_every, on_progress)
+        _run("baseline", pooled, steps, resume, save_every, on_progress, watch)
         meta.baseline_ = pooled.model.eval()
     meta.info_ = {
         "suites": list(suites),

@@ -28,6 +28,7 @@ from fewlat.meta.predictor import (
     GraphCache,
     MetaPredictor,
     TrainConfig,
+    Trainer,
     load_checkpoint,
     meta_train,
     save_checkpoint,
@@ -39,6 +40,7 @@ __all__ = [
     "BENCHMARK_FOLD_STEPS",
     "cross_validate",
     "cv_spearman",
+    "fold_model",
     "fold_models",
     "folds_of",
     "held_out_cases",
@@ -55,15 +57,26 @@ def folds_of(devices: Sequence[str], folds: int) -> list[list[str]]:
     return [g for g in (names[i::folds] for i in range(folds)) if g]
 
 
-def _fold_model(
+def fold_model(
     tables: Mapping[str, LatencyTable],
     config: TrainConfig,
-    held: list[str],
+    held: Sequence[str],
+    *,
     fold_dir: Path,
     cache: GraphCache,
     baseline: bool,
-    on_progress: Callable[[str, int, int, float], None] | None,
+    on_progress: Callable[[str, int, int, float], None] | None = None,
+    watch: Callable[[str, Trainer, float], None] | None = None,
 ) -> MetaPredictor:
+    """The recipe ``config`` meta-trained on ``tables`` without the devices ``held``
+    (in any space), with suites rebuilt from the kept devices: loaded from
+    ``fold_dir`` when a fold with the same inputs was trained before, else trained
+    (resumably) and kept there.
+
+    Args:
+        baseline: also train the pooled ``gnn-finetune`` network.
+        on_progress, watch: passed to :func:`meta_train` (called only when it trains).
+    """
     kept = {s: t.select_devices([d for d in t.devices if d not in held]) for s, t in tables.items()}
     key = hashlib.sha256(
         json.dumps(
@@ -86,11 +99,12 @@ def _fold_model(
         kept,
         suites,
         config,
-        exclude_devices=held,
+        exclude_devices=list(held),
         cache=cache,
         resume_dir=fold_dir / f"{key}.partial",
         baseline=baseline,
         on_progress=on_progress,
+        watch=watch,
     )
     save_checkpoint(meta, folder)
     shutil.rmtree(fold_dir / f"{key}.partial", ignore_errors=True)  # finished: nothing to resume
@@ -119,9 +133,9 @@ def fold_models(
             if on_progress is not None:
                 on_progress(f"fold {i + 1} {phase}", step, total, loss)
 
-        yield held, _fold_model(
-            train_tables, config, held, fold_dir, recipe.cache, recipe.baseline_ is not None,
-            progress,
+        yield held, fold_model(
+            train_tables, config, held, fold_dir=fold_dir, cache=recipe.cache,
+            baseline=recipe.baseline_ is not None, on_progress=progress,
         )  # fmt: skip
 
 

@@ -256,6 +256,29 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path, one_thread):
         assert torch.equal(v, resumed.model_.state_dict()[k]), k
 
 
+def test_watch_sees_the_network_after_every_step_of_each_phase_and_changes_nothing(one_thread):
+    tables = {"nb201": read_pool([MEASURED], "nb201")}
+    suites = [build_suite(tables["nb201"], size=3).to_dict()]
+    config = replace(TINY, steps=4)
+    seen, last_meta_head = [], []
+
+    def watch(phase, trainer, loss):
+        seen.append((phase, trainer.step))
+        if phase == "meta" and trainer.step == config.steps:
+            last_meta_head.append(trainer.model.head_init.detach().clone())
+
+    meta = meta_train(tables, suites, config, watch=watch)
+    baseline_steps = config.steps // 2
+    assert seen == [("meta", s) for s in range(1, 5)] + [
+        ("baseline", s) for s in range(1, baseline_steps + 1)
+    ]
+    # the trainer it is shown is the one whose network is returned
+    assert torch.equal(last_meta_head[0], meta.model_.head_init)
+    plain = meta_train(tables, suites, config)
+    for k, v in plain.model_.state_dict().items():
+        assert torch.equal(v, meta.model_.state_dict()[k]), k
+
+
 def test_training_does_not_depend_on_what_the_graph_cache_held_before(one_thread):
     tables = {"nb201": read_pool([MEASURED], "nb201")}
     suites = [build_suite(tables["nb201"], size=3).to_dict()]
