@@ -16,10 +16,10 @@ of fewlat's and gnn-finetune's predictions (an ensemble of the two networks).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from _fold_scores import Scores, print_space, write_scores
 
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import load_checkpoint
@@ -50,7 +50,7 @@ def main() -> None:
     variants = {f"fewlat {n} steps": ("fewlat", n) for n in counts}
     variants["gnn-finetune"] = ("gnn-finetune", None)
     own = f"fewlat {recipe.config.inner_steps} steps"
-    scores: dict[tuple[str, str, int], list[float]] = {}
+    scores: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
@@ -74,17 +74,8 @@ def main() -> None:
                         scores.setdefault((space, name, k), []).append(
                             spearman(case.measured_ms, values)
                         )
-            for name in [*variants, ENSEMBLE]:
-                cells = "  ".join(f"K={k}: {np.mean(scores[(space, name, k)]):.3f}" for k in SHOTS)
-                print(f"{space:9s} {name:22s} {cells}", flush=True)
-    rows = [
-        {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
-        for (s, m, k), v in scores.items()
-    ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"folds": args.folds, "steps": args.steps, "rows": rows}, indent=1)
-    )
+            print_space(scores, space, SHOTS)
+    write_scores(scores, args.out, args.folds, args.steps)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ that never saw it. Prints mean Spearman ρ per space, method and K, and writes
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from _fold_scores import Scores, print_space, write_scores
 
 from fewlat.meta.evaluation import device_mix, mix_inputs
 from fewlat.meta.metrics import spearman
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     recipe = load_checkpoint()
     train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
-    scores: dict[tuple[str, str, int], list[float]] = {}
+    scores: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
@@ -99,21 +99,8 @@ def main() -> None:
                         scores.setdefault((space, name, k), []).append(
                             spearman(case.measured_ms, values)
                         )
-            for name in dict.fromkeys(m for s, m, _ in scores if s == space):
-                cells = "  ".join(
-                    f"K={k}: {np.mean(scores[(space, name, k)]):.3f}"
-                    f" ({len(scores[(space, name, k)])})"
-                    for k in SHOTS
-                )
-                print(f"{space:9s} {name:28s} {cells}", flush=True)
-    rows = [
-        {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
-        for (s, m, k), v in scores.items()
-    ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"folds": args.folds, "steps": args.steps, "rows": rows}, indent=1)
-    )
+            print_space(scores, space, SHOTS, width=28)
+    write_scores(scores, args.out, args.folds, args.steps)
 
 
 if __name__ == "__main__":
