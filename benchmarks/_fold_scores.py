@@ -4,12 +4,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from fewlat.meta.evaluation import DeviceCase
+from fewlat.meta.predictor import MetaPredictor
+from fewlat.meta.tables import LatencyTable
+from fewlat.service.cli._common import default_cache_dir
+from fewlat.service.handlers import held_out_cases
+
 #: (space, variant, K) → one Spearman ρ per held-out device
 Scores = dict[tuple[str, str, int], list[float]]
+
+
+def space_cases(
+    recipe: MetaPredictor, train: dict[str, LatencyTable], space: str, folds: int, steps: int
+) -> Iterator[tuple[MetaPredictor, str, DeviceCase]]:
+    """``(fold network, device, its case)`` for every device of ``space``, each with the
+    fold network of ``cv_report.py`` that never saw it (kept under the cache folder)."""
+    cases = held_out_cases(
+        recipe, train, [train[space]], folds, fold_dir=default_cache_dir() / "cv", steps=steps
+    )
+    for meta, _, device, case in cases:
+        yield meta, device, case
 
 
 def print_space(scores: Scores, space: str, shots: tuple[int, ...], width: int = 22) -> None:

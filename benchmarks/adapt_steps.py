@@ -19,13 +19,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from _fold_scores import Scores, print_space, write_scores
+from _fold_scores import Scores, print_space, space_cases, write_scores
 
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
-from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
+from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)
 #: geometric mean of fewlat (the recipe's step count) and gnn-finetune, per model
@@ -53,12 +53,7 @@ def main() -> None:
     scores: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
-            table = train[space]
-            cases = held_out_cases(
-                recipe, train, [table], args.folds,
-                fold_dir=default_cache_dir() / "cv", steps=args.steps,
-            )  # fmt: skip
-            for meta, _, _, case in cases:
+            for meta, _, case in space_cases(recipe, train, space, args.folds, args.steps):
                 for k in SHOTS:
                     predicted = {}
                     for name, (method, n) in variants.items():

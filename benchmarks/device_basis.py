@@ -24,14 +24,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from _fold_scores import Scores, print_space, write_scores
+from _fold_scores import Scores, print_space, space_cases, write_scores
 
 from fewlat.meta.evaluation import device_mix, mix_inputs
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool
-from fewlat.service.cli._common import default_cache_dir, kept_on_disk
-from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
+from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)
 BLEND_WEIGHTS = (0.25, 0.5)
@@ -70,12 +70,8 @@ def main() -> None:
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
-            cases = held_out_cases(
-                recipe, train, [table], args.folds,
-                fold_dir=default_cache_dir() / "cv", steps=args.steps,
-            )  # fmt: skip
             basis: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}
-            for meta, _, device, case in cases:
+            for meta, device, case in space_cases(recipe, train, space, args.folds, args.steps):
                 key = (id(meta), case.eager)
                 if key not in basis:
                     basis = {key: _basis(meta, table, case.eager)}  # one fold at a time
