@@ -12,7 +12,7 @@ import numpy as np
 from fewlat.meta.evaluation import DeviceCase
 from fewlat.meta.predictor import MetaPredictor
 from fewlat.meta.tables import LatencyTable
-from fewlat.service.cli._common import default_cache_dir
+from fewlat.service.cli._common import cv_fold_dir
 from fewlat.service.handlers import held_out_cases
 
 #: (space, variant, K) → one Spearman ρ per held-out device
@@ -25,7 +25,7 @@ def space_cases(
     """``(fold network, device, its case)`` for every device of ``space``, each with the
     fold network of ``cv_report.py`` that never saw it (kept under the cache folder)."""
     cases = held_out_cases(
-        recipe, train, [train[space]], folds, fold_dir=default_cache_dir() / "cv", steps=steps
+        recipe, train, [train[space]], folds, fold_dir=cv_fold_dir(), steps=steps
     )
     for meta, _, device, case in cases:
         yield meta, device, case

@@ -34,7 +34,7 @@ from fewlat.meta.predictor import (
     runs_eagerly,
 )
 from fewlat.meta.tables import LatencyTable, read_pool
-from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.cli._common import cv_fold_dir, kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, cross_validate, fold_models
 
 OUT_SPACES = ("zoo", "resnet_prune")
@@ -177,7 +177,7 @@ def main() -> None:
     shots = [int(k) for k in args.shots.split(",")]
     recipe = load_checkpoint()
     train = {s: read_pool(roots, s) for s in recipe.suites_}
-    fold_dir = default_cache_dir() / "cv"
+    fold_dir = cv_fold_dir()
     args.out.mkdir(parents=True, exist_ok=True)
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):

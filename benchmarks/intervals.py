@@ -46,7 +46,7 @@ from fewlat.meta.predictor import (
     split_calibration_devices,
 )
 from fewlat.meta.tables import read_pool
-from fewlat.service.cli._common import default_cache_dir, kept_on_disk
+from fewlat.service.cli._common import cv_fold_dir, kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 SHOTS = (3, 5, 10)
@@ -69,7 +69,7 @@ def _records(
     with kept_on_disk(recipe.cache, None):
         cases = held_out_cases(
             recipe, train, list(train.values()), folds,
-            fold_dir=default_cache_dir() / "cv", steps=steps,
+            fold_dir=cv_fold_dir(), steps=steps,
         )  # fmt: skip
         for meta, table, device, case in cases:
             space = table.space

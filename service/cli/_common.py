@@ -19,6 +19,7 @@ from fewlat.meta.tables import LatencyTable, read_pool, space_folder
 
 __all__ = [
     "checkpoint_suite",
+    "cv_fold_dir",
     "default_cache_dir",
     "kept_on_disk",
     "pooled_table",
@@ -54,6 +55,12 @@ def pooled_table(roots: Sequence[str | os.PathLike[str]], space: str) -> Latency
 def default_cache_dir() -> Path:
     """Where built graphs are kept between runs (``FEWLAT_CACHE_DIR`` overrides)."""
     return Path(os.environ.get("FEWLAT_CACHE_DIR") or user_cache_dir("fewlat"))
+
+
+def cv_fold_dir(cache_dir: Path | None = None) -> Path:
+    """Where CV fold checkpoints are kept (``fewlat eval --cv`` and the benchmarks that
+    reuse its folds): ``cv/`` under ``cache_dir`` (default: :func:`default_cache_dir`)."""
+    return (cache_dir or default_cache_dir()) / "cv"
 
 
 def training_progress(bar: Progress) -> Callable[[str, int, int, float], None]:

@@ -22,7 +22,7 @@ from fewlat.meta.predictor import EXECUTIONS, MetaPredictor, load_checkpoint, ru
 from fewlat.meta.tables import LatencyTable, read_table, space_folder
 from fewlat.service.cli._common import (
     checkpoint_suite,
-    default_cache_dir,
+    cv_fold_dir,
     kept_on_disk,
     pooled_table,
     progress_bar,
@@ -193,7 +193,7 @@ def _cross_validate(
         devices,
         folds,
         ks,
-        fold_dir=(cache_dir or default_cache_dir()) / "cv",
+        fold_dir=cv_fold_dir(cache_dir),
         steps=steps,
         execution=execution,
         on_progress=training_progress(bar),
