@@ -46,9 +46,9 @@ def _basis(meta: MetaPredictor, table: LatencyTable, eager: bool) -> tuple[np.nd
     graphs = meta.cache.for_archs(space, table.archs, eager=eager)
     suite_graphs = meta.cache.for_archs(space, suite, eager=eager)
     archs_log, suite_log = [], []
-    for device in meta.info_["manifest"][space]["devices"]:
+    for device in [d for d in meta.info_["manifest"][space]["devices"] if d in table.devices]:
         timings = [table.lookup_ms(a, device) for a in suite]
-        if device not in table.devices or not np.isfinite(timings[0]):
+        if not np.isfinite(timings[0]):
             continue
         adapted = meta.adapt({space: timings}, eager=runs_eagerly(table, device))
         archs_log.append(np.log(adapted.predict(graphs).latency_ms))
@@ -70,14 +70,15 @@ def main() -> None:
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
-            basis: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}
+            fold = None  # the fold network whose basis (per kind of device) is held
             for meta, device, case in space_cases(recipe, train, space, args.folds, args.steps):
-                key = (id(meta), case.eager)
-                if key not in basis:
-                    basis = {key: _basis(meta, table, case.eager)}  # one fold at a time
-                archs_log, suite_log = basis[key]
+                if meta is not fold:
+                    fold, basis = meta, {}
+                    trained = table.select_devices(meta.info_["manifest"][space]["devices"])
+                if case.eager not in basis:
+                    basis[case.eager] = _basis(meta, table, case.eager)
+                archs_log, suite_log = basis[case.eager]
                 query_log = archs_log[[table.row_of(a) for a in case.archs]]
-                trained = table.select_devices(meta.info_["manifest"][space]["devices"])
                 measured = mix_inputs(trained, device, case.archs, meta.suites_[space])
                 for k in SHOTS:
                     shots = case.shots_ms[:k]

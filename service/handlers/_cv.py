@@ -95,19 +95,20 @@ def fold_model(
     if (folder / "config.json").is_file():
         return load_checkpoint(folder, cache=cache)
     suites = [build_suite(t, seed=config.seed).to_dict() for t in kept.values()]
+    partial = fold_dir / f"{key}.partial"
     meta = meta_train(
         kept,
         suites,
         config,
         exclude_devices=list(held),
         cache=cache,
-        resume_dir=fold_dir / f"{key}.partial",
+        resume_dir=partial,
         baseline=baseline,
         on_progress=on_progress,
         watch=watch,
     )
     save_checkpoint(meta, folder)
-    shutil.rmtree(fold_dir / f"{key}.partial", ignore_errors=True)  # finished: nothing to resume
+    shutil.rmtree(partial, ignore_errors=True)  # finished: nothing left to resume
     return meta
 
 
