@@ -1,6 +1,7 @@
-"""How many adaptation steps: fewlat's cross-validation fold models adapted with other
-Gauss-Newton step counts than the recipe's ``inner_steps`` (the count they were
-meta-trained with, and ``adapt``'s default), beside ``gnn-finetune``.
+"""How many adaptation steps: the meta network of fewlat's cross-validation fold models
+(``meta-only``) adapted with other Gauss-Newton step counts than the recipe's
+``inner_steps`` (the count it was meta-trained with, and ``adapt``'s default),
+beside ``gnn-finetune`` and ``fewlat``, the geometric mean of the two as shipped.
 
     python benchmarks/adapt_steps.py [--steps 1500] [--folds 4] [--adapt 3,10,20,40]
 
@@ -9,8 +10,7 @@ trained first if missing) and scores every device of each space with the model t
 never saw it, as the CV does. Prints mean Spearman ρ per space, K and step count, and
 writes ``benchmarks/results/adapt_steps.json``. The step counts are compared on the
 same folds that report the CV, so picking one from this table is a choice made on the
-evaluation data: a retrained recipe must confirm it. Also scores the geometric mean
-of fewlat's and gnn-finetune's predictions (an ensemble of the two networks).
+evaluation data: a retrained recipe must confirm it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 from _fold_scores import Scores, print_space, space_cases, write_scores
 
 from fewlat.meta.metrics import spearman
@@ -28,8 +27,6 @@ from fewlat.service.cli._common import kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)
-#: geometric mean of fewlat (the recipe's step count) and gnn-finetune, per model
-ENSEMBLE = "fewlat x gnn-finetune"
 
 
 def main() -> None:
@@ -47,9 +44,9 @@ def main() -> None:
     train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
     counts = sorted({*(int(n) for n in args.adapt.split(",")), recipe.config.inner_steps})
     #: name → (method, adaptation steps; None: the method's default)
-    variants = {f"fewlat {n} steps": ("fewlat", n) for n in counts}
+    variants = {f"meta-only {n} steps": ("meta-only", n) for n in counts}
     variants["gnn-finetune"] = ("gnn-finetune", None)
-    own = f"fewlat {recipe.config.inner_steps} steps"
+    variants["fewlat"] = ("fewlat", None)
     scores: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
@@ -64,7 +61,6 @@ def main() -> None:
                             steps=n,
                         )
                         predicted[name] = adapted.predict(case.graphs).latency_ms
-                    predicted[ENSEMBLE] = np.sqrt(predicted[own] * predicted["gnn-finetune"])
                     for name, values in predicted.items():
                         scores.setdefault((space, name, k), []).append(
                             spearman(case.measured_ms, values)

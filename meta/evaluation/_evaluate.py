@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: every method ``evaluate`` reports, fewlat first
-ALL_METHODS = ("fewlat", "zero-shot", "gnn-finetune", "device-mix", "ridge", "flops")
+ALL_METHODS = ("fewlat", "meta-only", "gnn-finetune", "zero-shot", "device-mix", "ridge", "flops")
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,9 @@ def evaluate(
             predicted: dict[str, np.ndarray] = {}
             fewlat = meta.adapt({space: timings}, eager=eager).predict(graphs, suite=space)
             predicted["fewlat"] = fewlat.latency_ms
-            others = ["zero-shot"] + (["gnn-finetune"] if meta.baseline_ is not None else [])
+            # fewlat's two halves, when it has two (else fewlat is meta-only)
+            halves = ["meta-only", "gnn-finetune"] if meta.baseline_ is not None else []
+            others = [*halves, "zero-shot"]
             for method in others:
                 adapted = meta.adapt({space: timings}, method=method, eager=eager)
                 predicted[method] = adapted.predict(graphs).latency_ms

@@ -1,19 +1,22 @@
-"""The whole meta-training recipe: split, train, calibrate intervals, baseline.
+"""The whole meta-training recipe: split, train both networks, calibrate intervals.
 
 1. A deterministic fifth of the device names (all spaces together), stratified
    by which spaces a device has and how it was measured, is held out for
    calibration; the meta-model trains ``steps`` on the rest.
-2. The held-out devices' errors, for every K, fit the 80% intervals
-   (:class:`IntervalScales`, all spaces pooled) of that same, finished network,
-   so the intervals belong to the network that ships (recipe 2 calibrated at
-   ``steps`` and went on to train ``steps // 4`` more on every device). Their ρ
-   and MAPE are the checkpoint's "metrics at training time". The calibration
-   devices are never trained on. Those that have several spaces also fit the
-   wider interval of models outside the answering suite's space (:func:`calibrate`).
-3. The same network trained without an inner loop (plain pooled training,
-   ``steps // 2``, every device, the same learning-rate schedule) is kept as
-   the ``gnn-finetune`` baseline.
-
+2. The same network trained without an inner loop (plain pooled training,
+   ``steps // 2``, the same devices, the same learning-rate schedule) is the
+   ``gnn-finetune`` baseline and the second half of ``fewlat``'s answer, the
+   geometric mean of both adapted networks (``METHODS``). On the recipe-5 CV
+   folds the mean was at or above each network alone in every space and K
+   (``benchmarks/adapt_steps.py``).
+3. The held-out devices' errors of that answer, for every K, fit the 80%
+   intervals (:class:`IntervalScales`, all spaces pooled), so the intervals
+   belong to what ships (recipe 2 calibrated at ``steps`` and went on to train
+   ``steps // 4`` more on every device). Their ρ and MAPE are the checkpoint's
+   "metrics at training time". The calibration devices are never trained on,
+   by either network (until recipe 6 the pooled one trained on every device).
+   Those that have several spaces also fit the wider interval of models outside
+   the answering suite's space (:func:`calibrate`).
 4. The finished network's device state is checked (:func:`largest_device_state`,
    kept in ``info_``): a network that drifted past the log-price clamp, where
    adaptation stops moving predictions, warns (``RuntimeWarning``).
@@ -66,8 +69,10 @@ _CALIBRATION_QUERIES = 400
 #: bump when the recipe changes (saved progress and CV fold models are then redone);
 #: 3: the calibration devices are never trained on, and calibrate the finished network;
 #: 4: the calibration devices are a stratified sample (:func:`split_calibration_devices`);
-#: 5: the learning rate decays on a cosine (``TrainConfig.lr_schedule``)
-RECIPE_VERSION = 5
+#: 5: the learning rate decays on a cosine (``TrainConfig.lr_schedule``);
+#: 6: the pooled network is not trained on the calibration devices either, and the
+#: intervals calibrate ``fewlat``'s answer, the two networks' geometric mean
+RECIPE_VERSION = 6
 #: a FiLM or head entry beyond this puts log prices on their clamp, where the
 #: inner loop's gradient is zero (healthy networks: 6–25; recipe 4's broken fold: 187)
 DEVICE_STATE_LIMIT = MAX_LOG_PRICE
@@ -322,7 +327,8 @@ def meta_train(
         cache: graph cache to use and fill.
         resume_dir: where partial progress is kept (None: not kept).
         save_every: steps between saves.
-        baseline: also train the pooled ``gnn-finetune`` network.
+        baseline: also train the pooled ``gnn-finetune`` network (half of
+            ``fewlat``'s answer; without it, ``fewlat`` is ``meta-only``).
         on_progress: ``(phase, step, total, loss)`` after every step.
         on_graph: called once per graph built (graph-cache progress).
         watch: ``(phase, trainer, loss)`` after every step, for diagnostics that look
@@ -364,12 +370,12 @@ def meta_train(
     meta = _fitted(trainer, archs)
     state = largest_device_state(meta, tables)
     _check_device_state(state)
-    meta.intervals_, metrics = calibrate(meta, tables, held, config.seed)
     if baseline:
         steps = config.steps // 2
-        pooled = Trainer(replace(config, inner_steps=0), full, len(names), cache, steps)
+        pooled = Trainer(replace(config, inner_steps=0), trained, len(names), cache, steps)
         _run("baseline", pooled, steps, resume, save_every, on_progress, watch)
         meta.baseline_ = pooled.model.eval()
+    meta.intervals_, metrics = calibrate(meta, tables, held, config.seed)
     meta.info_ = {
         "suites": list(suites),
         "manifest": {

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
 
-from fewlat.exceptions import InvalidParameterError, NotFittedError, invalid_parameter
+from fewlat.exceptions import NotFittedError, invalid_parameter
 from fewlat.meta.predictor._adapt import adapt_heads, predict_log, shot_targets
 from fewlat.meta.predictor._cache import GraphCache
-from fewlat.meta.predictor._colours import ColourArrays
 from fewlat.meta.predictor._descriptor import descriptor_vector
 from fewlat.meta.predictor._graphset import GraphSet, TorchColours
 from fewlat.meta.predictor._intervals import (
@@ -30,14 +26,11 @@ from fewlat.meta.predictor._intervals import (
     IntervalScales,
 )
 from fewlat.meta.predictor._model import LatencyGNN
+from fewlat.meta.predictor._state import METHODS, NetworkState, SuiteState
 from fewlat.meta.predictor._train import TrainConfig
 from fewlat.spaces import get_space
 
 __all__ = ["METHODS", "DevicePredictor", "MetaPredictor", "Prediction"]
-
-#: how a device is adapted: the meta-learned inner loop, fine-tuning of the
-#: pooled (not meta-learned) network, or the descriptor alone
-METHODS = ("fewlat", "gnn-finetune", "zero-shot")
 
 #: above this many graphs, node states of the whole cache are computed once and reused
 _FULL_PASS_GRAPHS = 2048
@@ -56,58 +49,6 @@ class Prediction:
     low_ms: np.ndarray
     high_ms: np.ndarray
     suite: str
-
-
-@dataclass
-class _Calibrated:
-    film: torch.Tensor
-    head: torch.Tensor
-    anchor_ms: float
-    anchor_log_score: float
-    shots: int
-    #: log(predicted / measured) of each measured shot after the anchor, adapted without it
-    shot_errors: tuple[float, ...] = ()
-    method: str = "fewlat"
-    #: per-colour values of the whole index, and the snapshot of the index they are for
-    #: (compared by identity: a compacted index may have as many colours as an old one)
-    node_values: tuple[ColourArrays, torch.Tensor] | None = None
-
-    def to_bytes(self) -> bytes:
-        """safetensors bytes of the adapted state (the scalars as a float64 tensor)."""
-        scalars = [self.anchor_ms, self.anchor_log_score, self.shots]
-        return save_tensors(
-            {
-                "film": self.film.contiguous(),
-                "head": self.head.contiguous(),
-                "scalars": torch.tensor(scalars, dtype=torch.float64),
-                "shot_errors": torch.tensor(self.shot_errors, dtype=torch.float64),
-                "method": torch.tensor([METHODS.index(self.method)]),
-            }
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> _Calibrated:
-        """Inverse of :meth:`to_bytes`.
-
-        Raises:
-            InvalidParameterError: the bytes are not an adapted state.
-        """
-        try:
-            tensors = load_tensors(data)
-            anchor_ms, anchor_log_score, shots = tensors["scalars"].tolist()
-            return cls(
-                film=tensors["film"],
-                head=tensors["head"],
-                anchor_ms=anchor_ms,
-                anchor_log_score=anchor_log_score,
-                shots=int(shots),
-                shot_errors=tuple(tensors["shot_errors"].tolist()),
-                method=METHODS[int(tensors["method"][0])],
-            )
-        except (SafetensorError, KeyError, IndexError, ValueError) as exc:
-            raise InvalidParameterError(
-                "the stored adapted state is not one fewlat wrote; recalibrate the device"
-            ) from exc
 
 
 class MetaPredictor:
@@ -157,9 +98,9 @@ class MetaPredictor:
             eager: the device runs the spaces' eager reference models (as HELP's
                 devices did), not fewlat's ONNX; arch strings are then scored as
                 :meth:`Space.eager_model` (see :mod:`._execution`).
-            steps: Gauss-Newton steps on the head (default: the recipe's,
-                ``inner_steps`` for ``fewlat``, ``finetune_steps`` for ``gnn-finetune``;
-                ``zero-shot`` takes none). More steps fit the shots more closely
+            steps: Gauss-Newton steps on each network's head (default: the recipe's,
+                ``inner_steps`` for the meta network, ``finetune_steps`` for the pooled
+                one; ``zero-shot`` takes none). More steps fit the shots more closely
                 (``benchmarks/adapt_steps.py``).
 
         Returns:
@@ -168,7 +109,8 @@ class MetaPredictor:
             anchor is also left out once (extra rows of the same batched inner loop).
 
         Raises:
-            NotFittedError: not trained or loaded.
+            NotFittedError: not trained or loaded, or ``gnn-finetune`` of a checkpoint
+                trained without the pooled network.
             InvalidParameterError: an unknown suite or method, too many timings,
                 timings that are not positive, or ``steps`` < 0.
         """
@@ -183,9 +125,6 @@ class MetaPredictor:
             raise invalid_parameter(
                 "suite_timings", "MetaPredictor.adapt", "timings of at least one suite", {}
             )
-        model = self.baseline_ if method == "gnn-finetune" else self.model_
-        if model is None:
-            raise NotFittedError("This checkpoint has no pooled (gnn-finetune) network.")
         calibrated = {}
         for space, timings in suite_timings.items():
             if space not in self.suites_:
@@ -195,19 +134,22 @@ class MetaPredictor:
                     f"keyed by suites of this checkpoint {sorted(self.suites_)}",
                     space,
                 )
-            calibrated[space] = self._calibrate(model, space, list(timings), method, eager, steps)
-        return DevicePredictor(self, model, calibrated, eager)
+            calibrated[space] = self._calibrate(space, list(timings), method, eager, steps)
+        return DevicePredictor(self, calibrated, eager)
 
     def restore(self, states: Mapping[str, bytes], *, eager: bool = False) -> DevicePredictor:
         """Rebuild a :class:`DevicePredictor` from :meth:`DevicePredictor.state_bytes`
         of each suite, without adapting again (same checkpoint required).
 
         Raises:
-            NotFittedError: not trained or loaded.
-            InvalidParameterError: no states, a suite this checkpoint lacks, bytes
-                that are not a stored state, or states of different methods.
+            NotFittedError: not trained or loaded, or a state of the pooled network
+                and a checkpoint without it.
+            InvalidParameterError: no states, a suite this checkpoint lacks, or bytes
+                that are not a stored state.
         """
         self._check_fitted()
+        if not states:
+            raise invalid_parameter("states", "MetaPredictor.restore", "at least one state", {})
         calibrated = {}
         for space, data in states.items():
             if space not in self.suites_:
@@ -217,30 +159,33 @@ class MetaPredictor:
                     f"keyed by suites {sorted(self.suites_)}",
                     space,
                 )
-            calibrated[space] = _Calibrated.from_bytes(data)
-        methods = {c.method for c in calibrated.values()}
-        if len(methods) != 1:
-            raise invalid_parameter(
-                "states",
-                "MetaPredictor.restore",
-                "states of one adaptation method",
-                sorted(methods),
-            )
-        model = self.baseline_ if methods == {"gnn-finetune"} else self.model_
-        if model is None:
+            calibrated[space] = SuiteState.from_bytes(data)
+            for state in calibrated[space].networks:
+                self._network(state.network)
+        return DevicePredictor(self, calibrated, eager)
+
+    def _network(self, name: str) -> LatencyGNN:
+        """``model_`` for ``meta``, ``baseline_`` for ``pooled``.
+
+        Raises:
+            NotFittedError: ``pooled`` and a checkpoint trained without it.
+        """
+        if name == "meta":
+            return self.model_
+        if self.baseline_ is None:
             raise NotFittedError("This checkpoint has no pooled (gnn-finetune) network.")
-        return DevicePredictor(self, model, calibrated, eager)
+        return self.baseline_
+
+    def _parts(self, method: str) -> tuple[str, ...]:
+        """The one-network methods whose predictions ``method`` averages (in log space)."""
+        if method == "fewlat":
+            return ("meta-only", "gnn-finetune") if self.baseline_ is not None else ("meta-only",)
+        return (method,)
 
     @torch.no_grad()
     def _calibrate(
-        self,
-        model: LatencyGNN,
-        space: str,
-        timings: list[float],
-        method: str,
-        eager: bool,
-        steps: int | None,
-    ) -> _Calibrated:
+        self, space: str, timings: list[float], method: str, eager: bool, steps: int | None
+    ) -> SuiteState:
         suite = self.suites_[space]
         if len(timings) > len(suite):
             raise invalid_parameter(
@@ -253,19 +198,40 @@ class MetaPredictor:
         rows = _leave_one_out_rows(timings)
         names = list(self.suites_)
         desc = np.stack([descriptor_vector(r, names.index(space), len(names)) for r in rows])
-        film, heads = model.device_state(torch.from_numpy(desc))
         k = len(timings)
-        colours, counts = self.cache.for_archs(space, suite[:k], eager=eager).restricted()
+        shots = self.cache.for_archs(space, suite[:k], eager=eager).restricted()
+        targets, mask, _ = shot_targets(np.array(rows), self.config.target == "ratio")
+        networks = tuple(
+            self._adapt_network(part, torch.from_numpy(desc), shots, targets, mask, timings, steps)
+            for part in self._parts(method)
+        )
+        return SuiteState(networks, anchor_ms=float(timings[0]), shots=k, method=method)
+
+    def _adapt_network(
+        self,
+        part: str,
+        desc: torch.Tensor,
+        shots: tuple[TorchColours, torch.Tensor],
+        targets: torch.Tensor,
+        mask: torch.Tensor,
+        timings: list[float],
+        steps: int | None,
+    ) -> NetworkState:
+        """One network (of the one-network method ``part``) adapted on every row of
+        ``desc`` / ``targets`` (the timings, then each leave-one-out copy)."""
+        network = "pooled" if part == "gnn-finetune" else "meta"
+        model = self._network(network)
+        colours, counts = shots
         n_nodes = counts.sum(dim=1)
+        film, heads = model.device_state(desc)
         h = model.embed(colours, film)
         ratio = self.config.target == "ratio"
-        targets, mask, _ = shot_targets(np.array(rows), ratio)
-        if method == "fewlat":
+        if part == "meta-only":
             steps, log_damping = (
                 self.config.inner_steps if steps is None else steps,
                 self.log_damping_,
             )
-        elif method == "gnn-finetune":
+        elif part == "gnn-finetune":
             steps = self.config.finetune_steps if steps is None else steps
             log_damping = torch.full_like(
                 self.log_damping_, float(np.log(self.config.finetune_damping))
@@ -295,14 +261,12 @@ class MetaPredictor:
         anchor_score = predict_log(
             model, h[0], heads[0], colours.base, counts[:1], n_nodes[:1], None
         )
-        return _Calibrated(
+        return NetworkState(
+            network=network,
             film=film[:1],
             head=heads[0],
-            anchor_ms=float(timings[0]),
             anchor_log_score=float(anchor_score[0]) if ratio else 0.0,
-            shots=k,
             shot_errors=errors,
-            method=method,
         )
 
 
@@ -326,15 +290,8 @@ def _leave_one_out_rows(timings: Sequence[float]) -> list[list[float]]:
 class DevicePredictor:
     """A predictor adapted to one device (returned by :meth:`MetaPredictor.adapt`)."""
 
-    def __init__(
-        self,
-        meta: MetaPredictor,
-        model: LatencyGNN,
-        calibrated: dict[str, _Calibrated],
-        eager: bool,
-    ):
+    def __init__(self, meta: MetaPredictor, calibrated: dict[str, SuiteState], eager: bool):
         self._meta = meta
-        self._model = model
         self._calibrated = calibrated
         self.eager = eager
 
@@ -362,7 +319,7 @@ class DevicePredictor:
         """
         return _rms(self._state_of(space, "DevicePredictor.shot_error").shot_errors)
 
-    def _state_of(self, space: str, where: str) -> _Calibrated:
+    def _state_of(self, space: str, where: str) -> SuiteState:
         if space not in self._calibrated:
             raise invalid_parameter("space", where, f"one of {sorted(self._calibrated)}", space)
         return self._calibrated[space]
@@ -413,27 +370,24 @@ class DevicePredictor:
         """
         name = self.suite_for(suite)
         cal = self._calibrated[name]
-        model = self._model
-        if len(graphs) <= _FULL_PASS_GRAPHS:
-            colours, counts = graphs.restricted()
-            values = model.node_values(model.embed(colours, cal.film)[0], cal.head, colours.base)
-        else:
-            counts = graphs.sparse_counts()
-            if cal.node_values is not None and cal.node_values[0] is graphs.colours:
-                values = cal.node_values[1]
-            else:
-                colours = TorchColours.from_arrays(graphs.colours)
-                values = model.node_values(
-                    model.embed(colours, cal.film)[0], cal.head, colours.base
-                )
-                cal.node_values = (graphs.colours, values)
         n_nodes = torch.from_numpy(
             np.add.reduceat(graphs.counts, graphs.indptr[:-1]).astype(np.float32)
             if len(graphs)
             else np.zeros(0, np.float32)
         )
-        score = model.log_score(values, counts, n_nodes).double().numpy()
-        latency = np.exp(score - cal.anchor_log_score) * (
+        if len(graphs) <= _FULL_PASS_GRAPHS:  # only the colours these graphs need
+            colours, counts = graphs.restricted()
+        else:  # every colour of the index, each network's values kept for the next call
+            colours, counts = None, graphs.sparse_counts()
+        # the geometric mean of the networks' answers (one network: its answer)
+        log_ratio = np.mean(
+            [
+                self._log_score(n, graphs, colours, counts, n_nodes) - n.anchor_log_score
+                for n in cal.networks
+            ],
+            axis=0,
+        )
+        latency = np.exp(log_ratio) * (
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
         scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
@@ -445,6 +399,29 @@ class DevicePredictor:
             half_width = DEFAULT_HALF_WIDTH
         spread = np.exp(half_width)
         return Prediction(latency, latency / spread, latency * spread, name)
+
+    def _log_score(
+        self,
+        state: NetworkState,
+        graphs: GraphSet,
+        colours: TorchColours | None,
+        counts: torch.Tensor,
+        n_nodes: torch.Tensor,
+    ) -> np.ndarray:
+        """One network's log score of each graph (float64); ``colours`` None: the
+        whole index of ``graphs``, whose node values ``state`` keeps."""
+        model = self._meta._network(state.network)
+        if colours is not None:
+            h = model.embed(colours, state.film)[0]
+            values = model.node_values(h, state.head, colours.base)
+        elif state.node_values is not None and state.node_values[0] is graphs.colours:
+            values = state.node_values[1]
+        else:
+            everything = TorchColours.from_arrays(graphs.colours)
+            h = model.embed(everything, state.film)[0]
+            values = model.node_values(h, state.head, everything.base)
+            state.node_values = (graphs.colours, values)
+        return model.log_score(values, counts, n_nodes).double().numpy()
 
     def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
         """Predict arch strings of ``space`` (graphs come from the cache, built once)."""

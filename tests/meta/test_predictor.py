@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from dataclasses import replace
@@ -9,10 +10,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save as save_tensors
 
 from fewlat.exceptions import InvalidParameterError, NotFittedError
 from fewlat.hwdesc import build_suite
+from fewlat.meta.evaluation import evaluate
 from fewlat.meta.predictor import (
+    METHODS,
     RECIPE_VERSION,
     GraphCache,
     MetaPredictor,
@@ -23,6 +27,7 @@ from fewlat.meta.predictor import (
     save_checkpoint,
     split_calibration_devices,
 )
+from fewlat.meta.predictor._state import SuiteState
 from fewlat.meta.tables import read_pool
 from fewlat.spaces import get_space
 from tests.conftest import MEASURED
@@ -100,16 +105,88 @@ def test_adapt_errors_name_the_problem(trained):
         meta.adapt({"nb201": [1.0]}, method="magic")
 
 
-def test_every_method_adapts(trained):
+def test_every_method_adapts_and_fewlat_is_the_geometric_mean_of_its_two_networks(trained):
     meta, tables = trained
     table = tables["nb201"]
     timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
-    preds = {
-        m: meta.adapt({"nb201": timings}, method=m).predict_archs("nb201", table.archs[:5])
-        for m in ("fewlat", "zero-shot", "gnn-finetune")
-    }
+    devices = {m: meta.adapt({"nb201": timings}, method=m) for m in METHODS}
+    preds = {m: d.predict_archs("nb201", table.archs[:5]) for m, d in devices.items()}
     assert all(np.all(np.isfinite(p.latency_ms)) for p in preds.values())
-    assert not np.allclose(preds["fewlat"].latency_ms, preds["gnn-finetune"].latency_ms)
+    assert not np.allclose(preds["meta-only"].latency_ms, preds["gnn-finetune"].latency_ms)
+    halves = preds["meta-only"].latency_ms * preds["gnn-finetune"].latency_ms
+    np.testing.assert_allclose(preds["fewlat"].latency_ms, np.sqrt(halves), rtol=1e-5)
+    # its shot errors (and so its interval) are those of the mean, shot by shot
+    mean = np.mean([devices[m].shot_errors("nb201") for m in ("meta-only", "gnn-finetune")], 0)
+    np.testing.assert_allclose(devices["fewlat"].shot_errors("nb201"), mean, rtol=1e-6)
+    # the anchor is still predicted at exactly its measured time
+    anchor = devices["fewlat"].predict_archs("nb201", [meta.suites_["nb201"][0]]).latency_ms
+    assert anchor[0] == pytest.approx(timings[0], rel=1e-4)
+
+
+def test_evaluate_reports_fewlat_beside_each_of_its_two_networks(trained):
+    meta, tables = trained
+    rows, runs = evaluate(meta, tables["nb201"], ["epyc-mnn-1t"], [3])  # never trained on
+    methods = [r["method"] for r in rows]
+    assert methods[:4] == ["fewlat", "meta-only", "gnn-finetune", "zero-shot"]
+    assert [r["method"] for r in rows if "coverage" in r] == ["fewlat"]
+    predicted = runs[0].predicted_ms
+    halves = predicted["meta-only"] * predicted["gnn-finetune"]
+    np.testing.assert_allclose(predicted["fewlat"], np.sqrt(halves), rtol=1e-5)
+
+
+def test_without_the_pooled_network_fewlat_is_the_meta_network_alone(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
+    pooled_state = meta.adapt({"nb201": timings}, method="gnn-finetune").state_bytes("nb201")
+    alone = copy.copy(meta)
+    alone.baseline_ = None
+    archs = list(table.archs[:5])
+    np.testing.assert_array_equal(
+        alone.adapt({"nb201": timings}).predict_archs("nb201", archs).latency_ms,
+        meta.adapt({"nb201": timings}, method="meta-only").predict_archs("nb201", archs).latency_ms,
+    )
+    with pytest.raises(NotFittedError, match="no pooled"):
+        alone.adapt({"nb201": timings}, method="gnn-finetune")
+    with pytest.raises(NotFittedError, match="no pooled"):
+        alone.restore({"nb201": pooled_state})
+
+
+def test_stored_states_restore_every_method_and_the_one_network_states_of_before(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-ort-1t-optall") for a in meta.suites_["nb201"]]
+    archs = list(table.archs[:6])
+    for method in METHODS:
+        device = meta.adapt({"nb201": timings}, method=method)
+        restored = meta.restore({"nb201": device.state_bytes("nb201")})
+        a, b = device.predict_archs("nb201", archs), restored.predict_archs("nb201", archs)
+        np.testing.assert_array_equal(a.latency_ms, b.latency_ms)
+        np.testing.assert_array_equal(a.high_ms, b.high_ms)
+    # a state stored before the ensemble: one network, and its "fewlat" was the meta one
+    alone = meta.adapt({"nb201": timings}, method="meta-only")
+    state = SuiteState.from_bytes(alone.state_bytes("nb201")).networks[0]
+    before = save_tensors(
+        {
+            "film": state.film,
+            "head": state.head,
+            "scalars": torch.tensor(
+                [timings[0], state.anchor_log_score, len(timings)], dtype=torch.float64
+            ),
+            "shot_errors": torch.tensor(state.shot_errors, dtype=torch.float64),
+            "method": torch.tensor([0]),
+        }
+    )
+    old = meta.restore({"nb201": before})
+    np.testing.assert_array_equal(
+        old.predict_archs("nb201", archs).latency_ms,
+        alone.predict_archs("nb201", archs).latency_ms,
+    )
+    assert SuiteState.from_bytes(before).method == "meta-only"
+    with pytest.raises(InvalidParameterError, match="recalibrate the device"):
+        meta.restore({"nb201": b"not a state"})
+    with pytest.raises(InvalidParameterError, match="at least one state"):
+        meta.restore({})
 
 
 def test_adaptation_steps_can_be_set_per_call(trained):
@@ -118,13 +195,17 @@ def test_adaptation_steps_can_be_set_per_call(trained):
     timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
     archs = list(table.archs[:8])
 
-    def ms(**kw) -> np.ndarray:
-        return meta.adapt({"nb201": timings}, **kw).predict_archs("nb201", archs).latency_ms
+    def ms(method: str = "meta-only", **kw) -> np.ndarray:
+        device = meta.adapt({"nb201": timings}, method=method, **kw)
+        return device.predict_archs("nb201", archs).latency_ms
 
     np.testing.assert_array_equal(ms(steps=meta.config.inner_steps), ms())  # the recipe's
     np.testing.assert_allclose(ms(steps=0), ms(method="zero-shot"), rtol=1e-6)
     more = ms(steps=20)
     assert np.all(np.isfinite(more)) and not np.allclose(more, ms())
+    # fewlat's steps are each network's
+    both = ms("fewlat", steps=20) ** 2
+    np.testing.assert_allclose(both, more * ms("gnn-finetune", steps=20), rtol=1e-5)
     with pytest.raises(InvalidParameterError, match="'steps'"):
         meta.adapt({"nb201": timings}, steps=-1)
 
@@ -293,11 +374,11 @@ def test_training_does_not_depend_on_what_the_graph_cache_held_before(one_thread
         assert torch.equal(v, warmed.model_.state_dict()[k]), k
 
 
-def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_it(one_thread):
+def test_the_calibration_devices_calibrate_the_finished_networks_and_never_train_them(one_thread):
     table = read_pool([MEASURED], "nb201")
     suites = [build_suite(table, size=3).to_dict()]
     config = replace(TINY, steps=4)
-    meta = meta_train({"nb201": table}, suites, config, baseline=False)
+    meta = meta_train({"nb201": table}, suites, config)
     held = meta.info_["calibration_devices"]
     assert held and meta.info_["recipe_version"] == RECIPE_VERSION
     assert meta.info_["metrics"]["held_out_calibration_devices"]["nb201"]["k3"]["devices"] == len(
@@ -307,11 +388,11 @@ def test_the_calibration_devices_calibrate_the_finished_network_and_never_train_
     cols = [table.devices.index(d) for d in held]
     latency_ms = table.latency_ms.copy()
     latency_ms[:, cols] *= np.random.default_rng(0).uniform(0.5, 2.0, (len(table), len(cols)))
-    moved = meta_train(
-        {"nb201": dataclasses.replace(table, latency_ms=latency_ms)}, suites, config, baseline=False
-    )
-    for k, v in meta.model_.state_dict().items():
-        assert torch.equal(v, moved.model_.state_dict()[k]), k
+    moved = meta_train({"nb201": dataclasses.replace(table, latency_ms=latency_ms)}, suites, config)
+    for network in ("model_", "baseline_"):  # neither network trains on them
+        mine, theirs = getattr(meta, network), getattr(moved, network)
+        for k, v in mine.state_dict().items():
+            assert torch.equal(v, theirs.state_dict()[k]), (network, k)
     assert moved.info_["metrics"] != meta.info_["metrics"]
     assert moved.intervals_.to_dict() != meta.intervals_.to_dict()
 
