@@ -54,6 +54,8 @@ from fewlat.meta.tables import LatencyTable
 __all__ = [
     "DEVICE_STATE_LIMIT",
     "RECIPE_VERSION",
+    "Progress",
+    "Watch",
     "calibrate",
     "calibration_groups",
     "largest_device_state",

@@ -56,7 +56,8 @@ class MetaPredictor:
 
     Fitted attributes (set by training or :func:`load_checkpoint`):
         model_: the meta-trained network; log_damping_: its learned inner-loop damping.
-        baseline_: the same network trained without meta-learning, or None.
+        baseline_: the same network trained without meta-learning (the pooled
+            network: ``gnn-finetune``, and half of ``fewlat``'s answer), or None.
         suites_: ``{space: (arch, …)}`` the calibration suites, anchor first.
         intervals_: :class:`IntervalScales` of the 80% interval (None: a fixed
             ±22%, for a checkpoint trained without held-out devices).

@@ -27,8 +27,9 @@ from fewlat.meta.predictor import (
     RECIPE_VERSION,
     GraphCache,
     MetaPredictor,
+    Progress,
     TrainConfig,
-    Trainer,
+    Watch,
     load_checkpoint,
     meta_train,
     save_checkpoint,
@@ -65,8 +66,8 @@ def fold_model(
     fold_dir: Path,
     cache: GraphCache,
     baseline: bool,
-    on_progress: Callable[[str, int, int, float], None] | None = None,
-    watch: Callable[[str, Trainer, float], None] | None = None,
+    on_progress: Progress | None = None,
+    watch: Watch | None = None,
 ) -> MetaPredictor:
     """The recipe ``config`` meta-trained on ``tables`` without the devices ``held``
     (in any space), with suites rebuilt from the kept devices: loaded from
@@ -120,7 +121,7 @@ def fold_models(
     *,
     fold_dir: Path,
     steps: int | None = None,
-    on_progress: Callable[[str, int, int, float], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> Iterator[tuple[list[str], MetaPredictor]]:
     """Yield ``(fold devices, model trained without them)`` for each fold that holds
     one of ``devices`` (trained on first use, then loaded from ``fold_dir``)."""
@@ -172,7 +173,7 @@ def cross_validate(
     fold_dir: Path,
     steps: int | None = None,
     execution: str = "auto",
-    on_progress: Callable[[str, int, int, float], None] | None = None,
+    on_progress: Progress | None = None,
     on_device: Callable[[str], None] | None = None,
 ) -> tuple[list[dict], list[DeviceRun]]:
     """Score ``devices`` of ``table``, each by a model that never saw it.
@@ -224,7 +225,7 @@ def cv_spearman(
     fold_dir: Path,
     shots: Sequence[int] = (3, 5, 10),
     steps: int | None = None,
-    on_progress: Callable[[str, int, int, float], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> dict:
     """Cross-validated mean Spearman ρ of ``recipe`` on every device of ``tables``.
 
