@@ -4,8 +4,8 @@ A device's *shot error* is the root mean square, over its measured shots after
 the anchor, of log(predicted / measured) for that shot when it is left out of
 the adaptation (and of the descriptor). Devices whose own shots are predicted
 badly are predicted badly elsewhere too (Spearman over the CV's devices between
-a device's shot error and its 80th-percentile query error: 0.91–0.97 at K=10,
-0.65–0.93 at K=5, only 0.29–0.58 at K=3; ``benchmarks/intervals.py``), so the
+a device's shot error and its 80th-percentile query error, recipe 6: 0.89–0.96 at
+K=10, 0.71–0.93 at K=5, only 0.09–0.55 at K=3; ``benchmarks/intervals.py``), so the
 interval's log half-width at K shots is::
 
     scale[K] * sqrt(shot_error**2 + floor[K]**2)
@@ -16,7 +16,7 @@ percentile of ``|log residual| / sqrt(shot_error**2 + floor[K]**2)`` over the
 queries of devices held out of training, with equally many queries per device
 and all spaces pooled: pooling gives each K several times more calibration
 devices than one space has, and replayed on the CV's networks it lands every
-space's mean coverage at 0.76–0.83.
+space's mean coverage at 0.77–0.85 (means over 200 stratified calibration draws).
 
 A model outside the answering suite's space (a device calibrated on FBNet
 asked about an NB201 arch) is predicted far worse, and mostly in scale, which
