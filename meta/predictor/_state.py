@@ -109,8 +109,8 @@ class SuiteState:
                 )
                 for i, index in enumerate(tensors["networks"].tolist())
             )
-            if not networks:
-                raise ValueError("no networks")
+            if not networks or len({len(n.shot_errors) for n in networks}) != 1:
+                raise ValueError("no networks, or networks of different shots")
             return cls(networks, anchor_ms, int(shots), METHODS[int(tensors["method"][0])])
         except (SafetensorError, KeyError, IndexError, ValueError) as exc:
             raise InvalidParameterError(

@@ -185,6 +185,10 @@ def test_stored_states_restore_every_method_and_the_one_network_states_of_before
     assert SuiteState.from_bytes(before).method == "meta-only"
     with pytest.raises(InvalidParameterError, match="recalibrate the device"):
         meta.restore({"nb201": b"not a state"})
+    both = SuiteState.from_bytes(meta.adapt({"nb201": timings}).state_bytes("nb201"))
+    both.networks[1].shot_errors = both.networks[1].shot_errors[:-1]  # not of the same shots
+    with pytest.raises(InvalidParameterError, match="recalibrate the device"):
+        meta.restore({"nb201": both.to_bytes()})
     with pytest.raises(InvalidParameterError, match="at least one state"):
         meta.restore({})
 
