@@ -6,9 +6,10 @@
 2. The same network trained without an inner loop (plain pooled training,
    ``steps // 2``, the same devices, the same learning-rate schedule) is the
    ``gnn-finetune`` baseline and the second half of ``fewlat``'s answer, the
-   geometric mean of both adapted networks (``METHODS``). On the recipe-5 CV
-   folds the mean was at or above each network alone in every space and K
-   (``benchmarks/adapt_steps.py``).
+   geometric mean of both adapted networks (``METHODS``). In recipe 6's CV the
+   mean leads gnn-finetune on FBNet and OFA at every K and trails it on NB201
+   by ≤ 0.001, and leads the meta network alone in 8 of 9 (space, K) cells
+   (``benchmarks/cv_report.py``).
 3. The held-out devices' errors of that answer, for every K, fit the 80%
    intervals (:class:`IntervalScales`, all spaces pooled), so the intervals
    belong to what ships (recipe 2 calibrated at ``steps`` and went on to train
