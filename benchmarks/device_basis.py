@@ -15,9 +15,8 @@ device-mix and its 50/50 blend with fewlat are scored beside them.
 Reuses the fold models of ``benchmarks/cv_report.py`` (same ``--steps`` and
 ``--folds``; trained first if missing) and scores every device with the model
 that never saw it. Prints mean Spearman ρ per space, method and K, and writes
-``benchmarks/results/device_basis.json``. That file is from recipe 5's fold
-networks, whose ``fewlat`` was the meta network alone (now ``meta-only``); a rerun
-scores ``fewlat`` as it now ships, the mean of both networks.
+``benchmarks/results/device_basis.json``. ``fewlat`` is the answer as shipped, the
+mean of both networks, for the held-out device and for every manifest device.
 """
 
 from __future__ import annotations
