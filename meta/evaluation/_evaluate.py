@@ -169,14 +169,14 @@ def evaluate(
         for k in shots:
             timings = shot_ms[:k].tolist()
             predicted: dict[str, np.ndarray] = {}
-            fewlat = meta.adapt({space: timings}, eager=eager).predict(graphs, suite=space)
+            adapted = meta.adapt({space: timings}, eager=eager)
+            fewlat = adapted.predict(graphs, suite=space)
             predicted["fewlat"] = fewlat.latency_ms
-            # fewlat's two halves, when it has two (else fewlat is meta-only)
-            halves = ["meta-only", "gnn-finetune"] if meta.baseline_ is not None else []
-            others = [*halves, "zero-shot"]
-            for method in others:
-                adapted = meta.adapt({space: timings}, method=method, eager=eager)
-                predicted[method] = adapted.predict(graphs).latency_ms
+            for method, part in adapted.parts().items():  # its two networks, when it has two
+                if method != "fewlat":
+                    predicted[method] = part.predict(graphs).latency_ms
+            zero_shot = meta.adapt({space: timings}, method="zero-shot", eager=eager)
+            predicted["zero-shot"] = zero_shot.predict(graphs).latency_ms
             if mix is not None:
                 predicted["device-mix"] = device_mix(mix[0], mix[1][:k], shot_ms[:k])
             predicted["ridge"] = ridge_features(

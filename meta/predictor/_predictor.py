@@ -26,7 +26,13 @@ from fewlat.meta.predictor._intervals import (
     IntervalScales,
 )
 from fewlat.meta.predictor._model import LatencyGNN
-from fewlat.meta.predictor._state import METHODS, NetworkState, SuiteState
+from fewlat.meta.predictor._state import (
+    FEWLAT_PARTS,
+    METHODS,
+    NETWORK_OF,
+    NetworkState,
+    SuiteState,
+)
 from fewlat.meta.predictor._train import TrainConfig
 from fewlat.spaces import get_space
 
@@ -180,7 +186,7 @@ class MetaPredictor:
     def _parts(self, method: str) -> tuple[str, ...]:
         """The one-network methods whose predictions ``method`` averages (in log space)."""
         if method == "fewlat":
-            return ("meta-only", "gnn-finetune") if self.baseline_ is not None else ("meta-only",)
+            return FEWLAT_PARTS if self.baseline_ is not None else FEWLAT_PARTS[:1]
         return (method,)
 
     @torch.no_grad()
@@ -220,7 +226,7 @@ class MetaPredictor:
     ) -> NetworkState:
         """One network (of the one-network method ``part``) adapted on every row of
         ``desc`` / ``targets`` (the timings, then each leave-one-out copy)."""
-        network = "pooled" if part == "gnn-finetune" else "meta"
+        network = NETWORK_OF[part]
         model = self._network(network)
         colours, counts = shots
         n_nodes = counts.sum(dim=1)
@@ -288,6 +294,11 @@ def _leave_one_out_rows(timings: Sequence[float]) -> list[list[float]]:
     return rows
 
 
+def _holds_values_of(state: NetworkState, graphs: GraphSet) -> bool:
+    """Whether ``state`` keeps node values of the colour index snapshot ``graphs`` use."""
+    return state.node_values is not None and state.node_values[0] is graphs.colours
+
+
 class DevicePredictor:
     """A predictor adapted to one device (returned by :meth:`MetaPredictor.adapt`)."""
 
@@ -300,6 +311,18 @@ class DevicePredictor:
     def suites(self) -> dict[str, int]:
         """``{space: shots}`` of every suite this device was calibrated with."""
         return {space: c.shots for space, c in self._calibrated.items()}
+
+    def parts(self) -> dict[str, DevicePredictor]:
+        """This device's networks one at a time, ``{method: DevicePredictor}``: for
+        ``fewlat`` with both networks, ``meta-only`` and ``gnn-finetune``, as
+        :meth:`MetaPredictor.adapt` with that method and the same timings gives them,
+        without adapting again (the adapted states are shared); a predictor of one
+        network gives ``{its method: a predictor like itself}``."""
+        by_method: dict[str, dict[str, SuiteState]] = {}
+        for space, state in self._calibrated.items():
+            for method, part in state.parts().items():
+                by_method.setdefault(method, {})[space] = part
+        return {m: DevicePredictor(self._meta, c, self.eager) for m, c in by_method.items()}
 
     def shot_errors(self, space: str) -> list[float]:
         """How well this device's own suite timings predict each other:
@@ -378,13 +401,21 @@ class DevicePredictor:
         )
         if len(graphs) <= _FULL_PASS_GRAPHS:  # only the colours these graphs need
             colours, counts = graphs.restricted()
+            values = [self._node_values(n, colours) for n in cal.networks]
         else:  # every colour of the index, each network's values kept for the next call
-            colours, counts = None, graphs.sparse_counts()
+            counts = graphs.sparse_counts()
+            stale = [n for n in cal.networks if not _holds_values_of(n, graphs)]
+            if stale:
+                everything = TorchColours.from_arrays(graphs.colours)
+                for n in stale:
+                    n.node_values = (graphs.colours, self._node_values(n, everything))
+            values = [n.node_values[1] for n in cal.networks]
         # the geometric mean of the networks' answers (one network: its answer)
         log_ratio = np.mean(
             [
-                self._log_score(n, graphs, colours, counts, n_nodes) - n.anchor_log_score
-                for n in cal.networks
+                self._meta._network(n.network).log_score(v, counts, n_nodes).double().numpy()
+                - n.anchor_log_score
+                for n, v in zip(cal.networks, values, strict=True)
             ],
             axis=0,
         )
@@ -401,28 +432,11 @@ class DevicePredictor:
         spread = np.exp(half_width)
         return Prediction(latency, latency / spread, latency * spread, name)
 
-    def _log_score(
-        self,
-        state: NetworkState,
-        graphs: GraphSet,
-        colours: TorchColours | None,
-        counts: torch.Tensor,
-        n_nodes: torch.Tensor,
-    ) -> np.ndarray:
-        """One network's log score of each graph (float64); ``colours`` None: the
-        whole index of ``graphs``, whose node values ``state`` keeps."""
+    def _node_values(self, state: NetworkState, colours: TorchColours) -> torch.Tensor:
+        """One network's per-colour values of ``colours`` for this device."""
         model = self._meta._network(state.network)
-        if colours is not None:
-            h = model.embed(colours, state.film)[0]
-            values = model.node_values(h, state.head, colours.base)
-        elif state.node_values is not None and state.node_values[0] is graphs.colours:
-            values = state.node_values[1]
-        else:
-            everything = TorchColours.from_arrays(graphs.colours)
-            h = model.embed(everything, state.film)[0]
-            values = model.node_values(h, state.head, everything.base)
-            state.node_values = (graphs.colours, values)
-        return model.log_score(values, counts, n_nodes).double().numpy()
+        h = model.embed(colours, state.film)[0]
+        return model.node_values(h, state.head, colours.base)
 
     def predict_archs(self, space: str, archs: Sequence[str]) -> Prediction:
         """Predict arch strings of ``space`` (graphs come from the cache, built once)."""

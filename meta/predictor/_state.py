@@ -18,7 +18,7 @@ from safetensors.torch import save as save_tensors
 from fewlat.exceptions import InvalidParameterError
 from fewlat.meta.predictor._colours import ColourArrays
 
-__all__ = ["METHODS", "NETWORKS", "NetworkState", "SuiteState"]
+__all__ = ["FEWLAT_PARTS", "METHODS", "NETWORKS", "NETWORK_OF", "NetworkState", "SuiteState"]
 
 #: how a device is adapted: ``fewlat``, the geometric mean of ``meta-only`` (the
 #: meta-learned network's inner loop) and ``gnn-finetune`` (fine-tuning of the pooled,
@@ -27,6 +27,11 @@ __all__ = ["METHODS", "NETWORKS", "NetworkState", "SuiteState"]
 METHODS = ("fewlat", "meta-only", "gnn-finetune", "zero-shot")
 #: a checkpoint's networks: ``meta`` is ``MetaPredictor.model_``, ``pooled`` its ``baseline_``
 NETWORKS = ("meta", "pooled")
+#: the network each one-network method adapts
+NETWORK_OF = {"meta-only": "meta", "gnn-finetune": "pooled", "zero-shot": "meta"}
+#: the one-network methods whose answers ``fewlat`` averages (the first alone without
+#: the pooled network)
+FEWLAT_PARTS = ("meta-only", "gnn-finetune")
 #: the method index of states written before the ensemble (one network each; their
 #: ``fewlat`` was the meta network alone, now ``meta-only``)
 _SINGLE_NETWORK_METHODS = ("fewlat", "gnn-finetune", "zero-shot")
@@ -70,6 +75,19 @@ class SuiteState:
         (the log of the geometric mean the answer is)."""
         errors = np.mean([n.shot_errors for n in self.networks], axis=0)
         return tuple(float(e) for e in errors)
+
+    def parts(self) -> dict[str, SuiteState]:
+        """Each network alone, as the one-network method that adapts it the same way
+        (:data:`FEWLAT_PARTS` for a ``fewlat`` state of two networks; the networks'
+        states are shared, not copied); ``{method: self}`` for a state of one network."""
+        if len(self.networks) == 1:
+            return {self.method: self}
+        return {
+            part: SuiteState((n,), self.anchor_ms, self.shots, part)
+            for part in FEWLAT_PARTS
+            for n in self.networks
+            if n.network == NETWORK_OF[part]
+        }
 
     def to_bytes(self) -> bytes:
         """safetensors bytes of the state (the scalars as float64 tensors)."""
@@ -123,7 +141,7 @@ def _single_network(tensors: dict[str, torch.Tensor]) -> SuiteState:
     method = _SINGLE_NETWORK_METHODS[int(tensors["method"][0])]
     method = "meta-only" if method == "fewlat" else method
     network = NetworkState(
-        network="pooled" if method == "gnn-finetune" else "meta",
+        network=NETWORK_OF[method],
         film=tensors["film"],
         head=tensors["head"],
         anchor_log_score=anchor_log_score,

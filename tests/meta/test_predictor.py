@@ -123,6 +123,22 @@ def test_every_method_adapts_and_fewlat_is_the_geometric_mean_of_its_two_network
     assert anchor[0] == pytest.approx(timings[0], rel=1e-4)
 
 
+def test_the_parts_of_fewlat_are_its_networks_as_their_own_methods_adapt_them(trained):
+    meta, tables = trained
+    table = tables["nb201"]
+    timings = [table.lookup_ms(a, "epyc-mnn-1t") for a in meta.suites_["nb201"]]
+    archs = list(table.archs[:6])
+    parts = meta.adapt({"nb201": timings}).parts()
+    assert list(parts) == ["meta-only", "gnn-finetune"]
+    for method, part in parts.items():
+        alone = meta.adapt({"nb201": timings}, method=method)
+        a, b = part.predict_archs("nb201", archs), alone.predict_archs("nb201", archs)
+        np.testing.assert_array_equal(a.latency_ms, b.latency_ms)
+        np.testing.assert_array_equal(a.high_ms, b.high_ms)  # its own shot errors' interval
+    single = meta.adapt({"nb201": timings}, method="zero-shot").parts()
+    assert list(single) == ["zero-shot"]
+
+
 def test_evaluate_reports_fewlat_beside_each_of_its_two_networks(trained):
     meta, tables = trained
     rows, runs = evaluate(meta, tables["nb201"], ["epyc-mnn-1t"], [3])  # never trained on
