@@ -6,6 +6,8 @@
 * :class:`MetaPredictor` ``.adapt(suite_timings)`` → :class:`DevicePredictor`
   ``.predict…`` → :class:`Prediction` (milliseconds with an 80% interval,
   :class:`IntervalScales`);
+* ONNX bytes carry no space name: :func:`recognise` reads it from their nodes
+  (:meth:`GraphCache.spaces_of`);
 * checkpoints are safetensors + JSON (:func:`save_checkpoint`, :func:`load_checkpoint`).
 """
 
@@ -40,6 +42,13 @@ from fewlat.meta.predictor._intervals import (
 )
 from fewlat.meta.predictor._model import LatencyGNN, ModelConfig
 from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredictor, Prediction
+from fewlat.meta.predictor._recognise import (
+    RECOGNISED_SHARE,
+    RECOGNISED_SPACES,
+    NodeSignature,
+    recognise,
+    warm_vocabularies,
+)
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 
 __all__ = [
@@ -51,6 +60,8 @@ __all__ = [
     "MAX_SHOTS",
     "METHODS",
     "RECIPE_VERSION",
+    "RECOGNISED_SHARE",
+    "RECOGNISED_SPACES",
     "DevicePredictor",
     "EncoderPool",
     "GraphCache",
@@ -59,6 +70,7 @@ __all__ = [
     "LatencyGNN",
     "MetaPredictor",
     "ModelConfig",
+    "NodeSignature",
     "Prediction",
     "Progress",
     "ShotRecord",
@@ -74,8 +86,10 @@ __all__ = [
     "largest_device_state",
     "load_checkpoint",
     "meta_train",
+    "recognise",
     "runs_eagerly",
     "save_checkpoint",
     "split_calibration_devices",
     "table_hash",
+    "warm_vocabularies",
 ]

@@ -21,6 +21,7 @@ from fewlat.meta.graph import DEFAULT_MAX_BYTES, DEFAULT_MAX_NODES
 from fewlat.meta.predictor._colours import ColourArrays, ColourIndex
 from fewlat.meta.predictor._encoder_pool import EncodedModel, EncoderPool, encode_model
 from fewlat.meta.predictor._graphset import GraphSet, closure
+from fewlat.meta.predictor._recognise import NodeSignature, recognise
 
 __all__ = ["GraphCache"]
 
@@ -44,6 +45,9 @@ def _renumbered(entry: _Entry, old_ids: np.ndarray, new_ids: np.ndarray) -> _Ent
 
 def _prefix(space: str, eager: bool) -> str:
     return f"{space}+eager:" if eager else f"{space}:"
+
+
+_MODEL_PREFIX = "sha256:"
 
 
 class GraphCache:
@@ -84,6 +88,9 @@ class GraphCache:
         self._entries: dict[str, _Entry] = {}
         self._arrays: ColourArrays | None = None
         self._dropped = 0  # graphs trimmed since the index was last compacted
+        # ONNX bytes' keys -> their node rows, and the space they were recognised as
+        self._signatures: dict[str, NodeSignature] = {}
+        self._recognised: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,6 +104,8 @@ class GraphCache:
     def _insert(self, key: str, encoded: EncodedModel) -> None:
         colours, counts = self._index.add_arrays(encoded.x, encoded.edge_index, encoded.edge_attr)
         self._entries[key] = (colours, counts, encoded.macs, encoded.graph_attr)
+        if key.startswith(_MODEL_PREFIX):
+            self._signatures[key] = NodeSignature.of(encoded.x)
         self._arrays = None
 
     def arrays(self) -> ColourArrays:
@@ -200,6 +209,30 @@ class GraphCache:
                 self._add(key, model)
         return [self._touch(k) for k in keys]
 
+    def spaces_of(self, keys: Sequence[str]) -> list[str | None]:
+        """The search space of each cached graph: an arch's own space, or the space ONNX
+        bytes were recognised as from their nodes (:func:`recognise`; None: no space).
+
+        The first call on ONNX bytes builds the spaces' vocabularies (a few seconds,
+        once per process).
+
+        Raises:
+            KeyError: a key that is not cached (never added, or trimmed since).
+        """
+        found: list[str | None] = []
+        for key in keys:
+            if key not in self._entries:
+                raise KeyError(key)
+            if not key.startswith(_MODEL_PREFIX):  # "space:arch" or "space+eager:arch"
+                found.append(key.split(":", 1)[0].split("+", 1)[0])
+            elif key in self._recognised:
+                found.append(self._recognised[key])
+            else:
+                signature = self._signatures.get(key)  # absent: loaded from an old file
+                space = None if signature is None else recognise(signature)
+                found.append(self._recognised.setdefault(key, space))
+        return found
+
     def encoder_pool(self) -> EncoderPool | None:
         """The pool of ``workers`` encoder processes (made, not started, on first call),
         or None when ``workers`` is 0; call its ``start()`` to warm it up early."""
@@ -235,6 +268,8 @@ class GraphCache:
         excess = len(self._entries) - self.max_entries
         for key in list(self._entries)[:excess]:
             del self._entries[key]
+            self._signatures.pop(key, None)
+            self._recognised.pop(key, None)
         self._dropped += excess
         if self._dropped >= self.max_entries:  # amortised: O(index) per max_entries drops
             self.compact()
@@ -291,6 +326,7 @@ class GraphCache:
             "graph_attr": graphs.graph_attr,
             "x": arrays.x,
             "edge_attr": arrays.edge_attr,
+            **_signature_arrays(self._signatures),
         }
         for t in range(self.levels):
             payload[f"self_{t}"] = arrays.self_idx[t]
@@ -320,6 +356,8 @@ class GraphCache:
             indptr, indices, counts = f["indptr"], f["indices"], f["counts"]
             macs, attr = f["macs"], f["graph_attr"]
             self._index = ColourIndex.from_arrays(arrays)
+            self._signatures = _signatures_from(f)
+            self._recognised = {}
             self._entries = {
                 str(k): (indices[a:b], counts[a:b], float(m), attr[i])
                 for i, (k, a, b, m) in enumerate(
@@ -328,3 +366,27 @@ class GraphCache:
             }
         self._arrays = arrays
         return True
+
+
+def _signature_arrays(signatures: dict[str, NodeSignature]) -> dict[str, np.ndarray]:
+    """ONNX bytes' node signatures as plain arrays, for :meth:`GraphCache.save`."""
+    items = list(signatures.items())
+    return {
+        "signature_keys": np.array([k for k, _ in items], dtype=np.str_),
+        "signature_indptr": np.cumsum([0] + [len(v.hashes) for _, v in items]).astype(np.int64),
+        "signature_hashes": np.concatenate(
+            [v.hashes for _, v in items] or [np.empty(0, np.uint64)]
+        ),
+        "signature_counts": np.concatenate([v.counts for _, v in items] or [np.empty(0, np.int64)]),
+    }
+
+
+def _signatures_from(f: np.lib.npyio.NpzFile) -> dict[str, NodeSignature]:
+    """The signatures :func:`_signature_arrays` wrote (none in files saved before them)."""
+    if "signature_keys" not in f.files:
+        return {}
+    indptr, hashes, counts = f["signature_indptr"], f["signature_hashes"], f["signature_counts"]
+    return {
+        str(k): NodeSignature(hashes[a:b], counts[a:b])
+        for k, a, b in zip(f["signature_keys"], indptr[:-1], indptr[1:], strict=True)
+    }

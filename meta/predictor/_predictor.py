@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -379,7 +380,11 @@ class DevicePredictor:
 
     @torch.no_grad()
     def predict(
-        self, graphs: GraphSet, *, suite: str | None = None, space: str | None = None
+        self,
+        graphs: GraphSet,
+        *,
+        suite: str | None = None,
+        space: str | Sequence[str | None] | None = None,
     ) -> Prediction:
         """Latency of each graph, milliseconds, with an 80% interval.
 
@@ -387,10 +392,17 @@ class DevicePredictor:
             graphs: from :meth:`GraphCache.for_archs` / :meth:`GraphCache.for_models`
                 of this predictor's cache.
             suite: which calibrated suite answers (default: the one with most shots).
-            space: the graphs' search space, when known. If it is not the answering
-                suite's, the interval is the wider one of models outside the suite's
-                space (:meth:`IntervalScales.outside_half_width`). None: the graphs
-                are taken to be of the suite's space (ONNX bytes of unknown origin).
+            space: the graphs' search space. A graph outside the answering suite's
+                space gets the wider interval of such models
+                (:meth:`IntervalScales.outside_half_width`). One name for every
+                graph, or one entry per graph (e.g. :meth:`GraphCache.spaces_of`),
+                where None is a model of no known space (outside). None for the
+                whole argument: every graph is taken to be of the suite's space.
+
+        Raises:
+            InvalidParameterError: ``space`` is a sequence whose length is not the
+                number of graphs.
+            UnknownSpaceError: a name in ``space`` is not a registered space.
         """
         name = self.suite_for(suite)
         cal = self._calibrated[name]
@@ -422,15 +434,32 @@ class DevicePredictor:
         latency = np.exp(log_ratio) * (
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
-        scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
-        if space is not None and self.answers_outside(space, name):
-            half_width = scales.outside_half_width() if scales else DEFAULT_OUTSIDE_HALF_WIDTH
-        elif scales is not None:
-            half_width = scales.half_width(cal.shots, _rms(cal.shot_errors))
-        else:
-            half_width = DEFAULT_HALF_WIDTH
-        spread = np.exp(half_width)
+        spread = np.exp(self._half_widths(name, space, len(graphs)))
         return Prediction(latency, latency / spread, latency * spread, name)
+
+    def _half_widths(
+        self, suite: str, space: str | Sequence[str | None] | None, n_graphs: int
+    ) -> float | np.ndarray:
+        """Log half-width of the 80% interval: one for every graph, or one per graph."""
+        scales = self._meta.intervals_  # None: a checkpoint fitted without held-out devices
+        cal = self._calibrated[suite]
+        inside = (
+            scales.half_width(cal.shots, _rms(cal.shot_errors)) if scales else DEFAULT_HALF_WIDTH
+        )
+        outside = scales.outside_half_width() if scales else DEFAULT_OUTSIDE_HALF_WIDTH
+        if space is None:
+            return inside
+        if isinstance(space, str):
+            return outside if self.answers_outside(space, suite) else inside
+        if len(space) != n_graphs:
+            raise invalid_parameter(
+                "space", "DevicePredictor.predict", f"{n_graphs} entries, one per graph", space
+            )
+        width = {
+            s: outside if s is None or self.answers_outside(s, suite) else inside
+            for s in set(space)
+        }
+        return np.array([width[s] for s in space], np.float64)
 
     def _node_values(self, state: NetworkState, colours: TorchColours) -> torch.Tensor:
         """One network's per-colour values of ``colours`` for this device."""
@@ -444,5 +473,22 @@ class DevicePredictor:
         return self.predict(graphs, suite=space, space=space)
 
     def predict_models(self, models: Sequence[bytes], *, suite: str | None = None) -> Prediction:
-        """Predict ONNX models given as bytes (untrusted; parsed with the size/node limits)."""
-        return self.predict(self._meta.cache.for_models(models), suite=suite)
+        """Predict ONNX models given as bytes (untrusted; parsed with the size/node limits).
+
+        Each model's space is recognised from its nodes (:meth:`GraphCache.spaces_of`).
+        One suite answers them all (as :meth:`suite_for` ``suite``), by default the
+        calibrated suite of the space most models were recognised as (none: the suite
+        with most shots). A model not recognised as the answering suite's space gets
+        the wider interval of models outside it.
+
+        Raises:
+            InvalidModelError, ModelTooLargeError: a model that cannot be read.
+            UnknownSpaceError: ``suite`` is not a registered space.
+        """
+        cache = self._meta.cache
+        keys = cache.keys_for_models(models)
+        spaces = cache.spaces_of(keys)
+        if suite is None:
+            ours = Counter(s for s in spaces if s in self._calibrated).most_common(1)
+            suite = ours[0][0] if ours else None
+        return self.predict(cache.graphs(keys), suite=suite, space=spaces)

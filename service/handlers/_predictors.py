@@ -175,53 +175,56 @@ class PredictorHost:
 
     def _serve(self, batch: Sequence[Pending]) -> None:
         cache = self.meta.cache
-        # (device, answering suite, the archs' space when it is another one) -> members
-        groups: Mapping[tuple[str, str, str | None], list] = defaultdict(list)
+        # (device, answering suite) -> (item, the graphs' spaces, keys, places in its answer)
+        groups: Mapping[tuple[str, str], list] = defaultdict(list)
         for item in batch:
             query = item.request
             try:
                 predictor = self.device(query.device)
                 parts = []
-                if query.models:
+                if query.models:  # each model answered by the suite of its recognised space
                     keys = cache.keys_for_models(query.models)
-                    parts.append((predictor.suite_for(None), None, keys))
+                    spaces = cache.spaces_of(keys)
+                    places: dict[str, list[int]] = defaultdict(list)
+                    for i, space in enumerate(spaces):
+                        places[predictor.suite_for(space)].append(i)
+                    for suite, at in places.items():
+                        parts.append((suite, [spaces[i] for i in at], [keys[i] for i in at], at))
                 if query.archs:
                     keys = cache.keys_for_archs(query.space, query.archs, eager=predictor.eager)
-                    suite = predictor.suite_for(query.space)
-                    outside = query.space if predictor.answers_outside(query.space) else None
-                    parts.append((suite, outside, keys))
+                    at = list(range(len(query.models), len(query.models) + len(keys)))
+                    parts.append(
+                        (predictor.suite_for(query.space), [query.space] * len(keys), keys, at)
+                    )
             except FewlatError as exc:
                 item.set_error(exc)
                 continue
-            for part, (suite, outside, keys) in enumerate(parts):
-                groups[(query.device, suite, outside)].append((item, part, keys))
-        answers: dict[int, dict[int, tuple]] = defaultdict(dict)  # item -> part -> answer
-        for (device, suite, outside), members in groups.items():
-            keys = [k for _, _, ks in members for k in ks]
+            for suite, spaces, keys, at in parts:
+                groups[(query.device, suite)].append((item, spaces, keys, at))
+        answers: dict[int, Predicted] = {}
+        for (device, suite), members in groups.items():
+            keys = [k for _, _, ks, _ in members for k in ks]
+            spaces = [s for _, ss, _, _ in members for s in ss]
             prediction = self._devices[device].predict(
-                cache.graphs(keys), suite=suite, space=outside
+                cache.graphs(keys), suite=suite, space=spaces
             )
             start = 0
-            for item, part, ks in members:
+            for item, _, ks, at in members:
                 stop = start + len(ks)
-                answers[id(item)][part] = (
-                    prediction.latency_ms[start:stop],
-                    prediction.low_ms[start:stop],
-                    prediction.high_ms[start:stop],
-                    [suite] * len(ks),
-                )
+                answer = answers.get(id(item))
+                if answer is None:
+                    n = len(item.request.models) + len(item.request.archs)
+                    answer = answers[id(item)] = Predicted(
+                        np.zeros(n), np.zeros(n), np.zeros(n), [""] * n
+                    )
+                answer.latency_ms[at] = prediction.latency_ms[start:stop]
+                answer.low_ms[at] = prediction.low_ms[start:stop]
+                answer.high_ms[at] = prediction.high_ms[start:stop]
+                for i in at:
+                    answer.suites[i] = suite
                 start = stop
+        nothing = Predicted(np.zeros(0), np.zeros(0), np.zeros(0), [])
         for item in batch:
-            if item.done:
-                continue
-            # models first, then archs, whichever group was answered first
-            parts = [answer for _, answer in sorted(answers[id(item)].items())]
-            item.set_result(
-                Predicted(
-                    np.concatenate([p[0] for p in parts]) if parts else np.zeros(0),
-                    np.concatenate([p[1] for p in parts]) if parts else np.zeros(0),
-                    np.concatenate([p[2] for p in parts]) if parts else np.zeros(0),
-                    [s for p in parts for s in p[3]],
-                )
-            )
+            if not item.done:  # a failed item is done; one with no models or archs gets nothing
+                item.set_result(answers.get(id(item), nothing))
         cache.trim()

@@ -81,16 +81,46 @@ def test_other_spaces_and_onnx_bytes_answer_with_the_suite_they_used(trained):
     pred = device.predict_models([model])
     assert pred.suite == "fbnet" and pred.latency_ms[0] > 0
     assert device.suites == {"fbnet": 3}
-    # arch strings of another space: the interval is the one fitted outside a suite's space
-    # (the held-out device has both spaces); ONNX bytes are taken to be of the suite's
+    # arch strings of another space, and ONNX bytes of no recognised space: the interval
+    # is the one fitted outside a suite's space (the held-out device has both spaces)
     assert meta.intervals_.outside is not None
     far = device.predict_archs("nb201", list(tables["nb201"].archs[:4]))
     assert far.suite == "fbnet"
     np.testing.assert_allclose(np.log(far.high_ms / far.latency_ms), meta.intervals_.outside)
+    np.testing.assert_allclose(np.log(pred.high_ms / pred.latency_ms), meta.intervals_.outside)
+    # ONNX bytes recognised as the suite's space get its own interval, and the same
+    # answer as the arch string
     own = device.predict_archs("fbnet", list(table.archs[:1]))
     width = meta.intervals_.half_width(3, device.shot_error("fbnet"))
     np.testing.assert_allclose(np.log(own.high_ms / own.latency_ms), width, rtol=1e-6)
-    np.testing.assert_allclose(np.log(pred.high_ms / pred.latency_ms), width, rtol=1e-6)
+    same = device.predict_models([get_space("fbnet").to_onnx(table.archs[0])])
+    np.testing.assert_allclose(same.latency_ms, own.latency_ms, rtol=1e-5)
+    np.testing.assert_allclose(same.high_ms, own.high_ms, rtol=1e-5)
+
+
+def test_onnx_bytes_are_answered_by_the_suite_of_their_recognised_space(trained):
+    meta, tables = trained
+    suites = {
+        s: [tables[s].lookup_ms(a, "epyc-ort-1t-optall") for a in meta.suites_[s][:k]]
+        for s, k in (("nb201", 4), ("fbnet", 2))
+    }
+    device = meta.adapt(suites)  # most shots: nb201
+    fbnet = [get_space("fbnet").to_onnx(a) for a in tables["fbnet"].archs[:3]]
+    nb201 = [get_space("nb201").to_onnx(tables["nb201"].archs[0])]
+    by_fbnet = device.predict_models(fbnet)
+    assert by_fbnet.suite == "fbnet"
+    archs = device.predict_archs("fbnet", list(tables["fbnet"].archs[:3]))
+    np.testing.assert_allclose(by_fbnet.latency_ms, archs.latency_ms, rtol=1e-5)
+    np.testing.assert_allclose(by_fbnet.high_ms, archs.high_ms, rtol=1e-5)
+    # a mixed batch: one suite answers, that of the most models; the others are outside it
+    mixed = device.predict_models(nb201 + fbnet)
+    assert mixed.suite == "fbnet"
+    widths = np.log(mixed.high_ms / mixed.latency_ms)
+    np.testing.assert_allclose(widths[0], meta.intervals_.outside)
+    np.testing.assert_allclose(widths[1:], np.log(archs.high_ms / archs.latency_ms), rtol=1e-6)
+    assert device.predict_models(nb201 + fbnet, suite="nb201").suite == "nb201"
+    with pytest.raises(InvalidParameterError, match="one per graph"):
+        device.predict(meta.cache.for_models(fbnet), space=["fbnet"])
 
 
 def test_adapt_errors_name_the_problem(trained):

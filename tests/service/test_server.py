@@ -196,18 +196,20 @@ def test_resubmitting_a_request_id_stores_nothing_twice(stub, server) -> None:
 def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_space(
     stub, server
 ) -> None:
-    """Requests served together are answered models first, then archs, whichever suite
-    answers each part; archs of a space the device has no suite for get the wider
-    interval of models outside the answering suite's space."""
+    """Requests served together are answered models first, then archs, each model by the
+    suite of the space it is recognised as; archs of a space the device has no suite for,
+    and models of no recognised space, get the wider interval of models outside the
+    answering suite's space."""
     from fewlat.service.handlers._combine import Pending
     from fewlat.service.handlers._predictors import PredictQuery
 
-    calibrate(stub, "board")  # nb201, 5 shots: the default suite for bytes
+    calibrate(stub, "board")  # nb201, 5 shots: the default suite
     calibrate(stub, "board", timings_ms=(1.0, 0.8, 0.9), space="fbnet")
     fbnet, ofa = get_space("fbnet"), get_space("ofa_mbv3")
     fb_archs = fbnet.sample(__import__("numpy").random.default_rng(3), 2)
     ofa_archs = ofa.sample(__import__("numpy").random.default_rng(3), 2)
-    models = [get_space("nb201").to_onnx(a) for a in ARCHS[:2]]
+    nb201_models = [get_space("nb201").to_onnx(a) for a in ARCHS[:2]]
+    models = [nb201_models[0], fbnet.to_onnx(fb_archs[0]), nb201_models[1]]
     queries = [
         PredictQuery("board", space="fbnet", archs=fb_archs),  # makes the fbnet group first
         PredictQuery("board", models=models, space="fbnet", archs=fb_archs),
@@ -216,10 +218,13 @@ def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_
     batch = [Pending(q) for q in queries]
     server.host._serve(batch)
     first, mixed, outside = (p.outcome() for p in batch)
-    assert mixed.suites == ["nb201", "nb201", "fbnet", "fbnet"]
-    assert list(mixed.latency_ms[2:]) == pytest.approx(list(first.latency_ms), rel=1e-6)
-    alone = server.host.device("board").predict_models(models)
-    assert list(mixed.latency_ms[:2]) == pytest.approx(list(alone.latency_ms), rel=1e-5)
+    assert mixed.suites == ["nb201", "fbnet", "nb201", "fbnet", "fbnet"]
+    assert list(mixed.latency_ms[3:]) == pytest.approx(list(first.latency_ms), rel=1e-6)
+    # the fbnet model's bytes get what its arch string gets: suite, answer and interval
+    assert mixed.latency_ms[1] == pytest.approx(first.latency_ms[0], rel=1e-5)
+    assert mixed.high_ms[1] == pytest.approx(first.high_ms[0], rel=1e-5)
+    alone = server.host.device("board").predict_models(nb201_models)
+    assert list(mixed.latency_ms[[0, 2]]) == pytest.approx(list(alone.latency_ms), rel=1e-5)
     assert outside.suites == ["nb201", "nb201"]
     width = server.host.meta.intervals_.outside_half_width()
     assert list(outside.high_ms / outside.latency_ms) == pytest.approx([math.exp(width)] * 2)
@@ -227,6 +232,13 @@ def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_
     # over the wire: an arch of a space without a suite says which suite answered
     answer = stub.Predict(
         pb.PredictRequest(device="board", arch=pb.ArchRef(space="ofa_mbv3", arch=ofa_archs[0]))
+    )
+    assert answer.suite == "nb201"
+    assert math.log(answer.high_ms / answer.latency_ms) == pytest.approx(width, rel=1e-6)
+    # and bytes of no recognised space (a zoo model) are answered the same way
+    zoo = get_space("zoo")
+    answer = stub.Predict(
+        pb.PredictRequest(device="board", model_bytes=zoo.to_onnx("squeezenet:w=0.5:r=160"))
     )
     assert answer.suite == "nb201"
     assert math.log(answer.high_ms / answer.latency_ms) == pytest.approx(width, rel=1e-6)
