@@ -12,7 +12,7 @@ import numpy as np
 from fewlat.meta.evaluation import DeviceCase
 from fewlat.meta.predictor import MetaPredictor
 from fewlat.meta.tables import LatencyTable
-from fewlat.service.cli._common import cv_fold_dir
+from fewlat.service.cli import cv_fold_dir
 from fewlat.service.handlers import held_out_cases
 
 #: (space, variant, K) → one Spearman ρ per held-out device

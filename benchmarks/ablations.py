@@ -45,7 +45,7 @@ from fewlat.meta.predictor import (
     meta_train,
 )
 from fewlat.meta.tables import LatencyTable, read_pool
-from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.cli import kept_on_disk
 
 SPACES = ("nb201", "fbnet", "ofa_mbv3")
 

@@ -23,7 +23,7 @@ from _fold_scores import Scores, print_space, space_cases, write_scores
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import load_checkpoint
 from fewlat.meta.tables import read_pool
-from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.cli import kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)

@@ -34,7 +34,7 @@ from fewlat.meta.predictor import (
     runs_eagerly,
 )
 from fewlat.meta.tables import LatencyTable, read_pool
-from fewlat.service.cli._common import cv_fold_dir, kept_on_disk
+from fewlat.service.cli import cv_fold_dir, kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, cross_validate, fold_models
 
 OUT_SPACES = ("zoo", "resnet_prune")

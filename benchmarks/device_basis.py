@@ -31,7 +31,7 @@ from fewlat.meta.evaluation import device_mix, mix_inputs
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool
-from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.cli import kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)

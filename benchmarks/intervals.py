@@ -46,7 +46,7 @@ from fewlat.meta.predictor import (
     split_calibration_devices,
 )
 from fewlat.meta.tables import read_pool
-from fewlat.service.cli._common import cv_fold_dir, kept_on_disk
+from fewlat.service.cli import cv_fold_dir, kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 SHOTS = (3, 5, 10)

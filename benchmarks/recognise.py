@@ -29,8 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fewlat.meta.predictor._encoder_pool import encode_model
-from fewlat.meta.predictor._recognise import (
+from fewlat.meta.features import featurize
+from fewlat.meta.graph import encode
+from fewlat.meta.predictor import (
     RECOGNISED_SHARE,
     RECOGNISED_SPACES,
     VOCABULARY_ARCHS,
@@ -73,6 +74,10 @@ def folded(space: str, n: int) -> list[tuple[str, bytes]]:
     return out
 
 
+def _signature(onnx_bytes: bytes) -> NodeSignature:
+    return NodeSignature.of(featurize(encode(onnx_bytes)).x.numpy())
+
+
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in values.items()}
 
@@ -97,7 +102,7 @@ def main() -> None:
         confusion[truth] = Counter()
         share_rows[truth] = []
         for _, onnx_bytes in models(truth, args.per_space):
-            signature = NodeSignature.of(encode_model(onnx_bytes, None, None).x)
+            signature = _signature(onnx_bytes)
             t0 = time.perf_counter()
             got = recognise(signature)
             recognise_s.append(time.perf_counter() - t0)
@@ -106,10 +111,7 @@ def main() -> None:
         print(f"{truth:>13}: {dict(confusion[truth])}")
     folded_confusion = {}
     for space in RECOGNISED_SPACES:
-        got = Counter(
-            recognise(NodeSignature.of(encode_model(b, None, None).x)) or "none"
-            for _, b in folded(space, args.folded)
-        )
+        got = Counter(recognise(_signature(b)) or "none" for _, b in folded(space, args.folded))
         folded_confusion[space] = dict(got)
         print(f"{space:>13} with batch norm folded by onnxruntime: {dict(got)}")
 

@@ -41,7 +41,7 @@ from fewlat.meta.predictor import (
     load_checkpoint,
 )
 from fewlat.meta.tables import read_pool
-from fewlat.service.cli._common import kept_on_disk
+from fewlat.service.cli import kept_on_disk
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, fold_model, folds_of
 
 PROBES = ("1080ti_256", "titanx_256", "1080ti_1", "pixel3")

@@ -45,8 +45,11 @@ from fewlat.meta.predictor._predictor import METHODS, DevicePredictor, MetaPredi
 from fewlat.meta.predictor._recognise import (
     RECOGNISED_SHARE,
     RECOGNISED_SPACES,
+    VOCABULARY_ARCHS,
     NodeSignature,
     recognise,
+    shares,
+    vocabulary,
     warm_vocabularies,
 )
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
@@ -62,6 +65,7 @@ __all__ = [
     "RECIPE_VERSION",
     "RECOGNISED_SHARE",
     "RECOGNISED_SPACES",
+    "VOCABULARY_ARCHS",
     "DevicePredictor",
     "EncoderPool",
     "GraphCache",
@@ -89,7 +93,9 @@ __all__ = [
     "recognise",
     "runs_eagerly",
     "save_checkpoint",
+    "shares",
     "split_calibration_devices",
     "table_hash",
+    "vocabulary",
     "warm_vocabularies",
 ]

@@ -31,6 +31,7 @@ from fewlat.meta.predictor._state import (
     FEWLAT_PARTS,
     METHODS,
     NETWORK_OF,
+    NETWORKS,
     NetworkState,
     SuiteState,
 )
@@ -169,15 +170,20 @@ class MetaPredictor:
                 )
             calibrated[space] = SuiteState.from_bytes(data)
             for state in calibrated[space].networks:
-                self._network(state.network)
+                self.network(state.network)
         return DevicePredictor(self, calibrated, eager)
 
-    def _network(self, name: str) -> LatencyGNN:
-        """``model_`` for ``meta``, ``baseline_`` for ``pooled``.
+    def network(self, name: str) -> LatencyGNN:
+        """The fitted network that adapted states call ``name`` (``meta`` or ``pooled``):
+        ``model_`` for ``meta``, ``baseline_`` for ``pooled``.
 
         Raises:
-            NotFittedError: ``pooled`` and a checkpoint trained without it.
+            InvalidParameterError: another name.
+            NotFittedError: not fitted, or ``pooled`` and a checkpoint trained without it.
         """
+        if name not in NETWORKS:
+            raise invalid_parameter("name", "MetaPredictor.network", f"one of {NETWORKS}", name)
+        self._check_fitted()
         if name == "meta":
             return self.model_
         if self.baseline_ is None:
@@ -228,7 +234,7 @@ class MetaPredictor:
         """One network (of the one-network method ``part``) adapted on every row of
         ``desc`` / ``targets`` (the timings, then each leave-one-out copy)."""
         network = NETWORK_OF[part]
-        model = self._network(network)
+        model = self.network(network)
         colours, counts = shots
         n_nodes = counts.sum(dim=1)
         film, heads = model.device_state(desc)
@@ -425,7 +431,7 @@ class DevicePredictor:
         # the geometric mean of the networks' answers (one network: its answer)
         log_ratio = np.mean(
             [
-                self._meta._network(n.network).log_score(v, counts, n_nodes).double().numpy()
+                self._meta.network(n.network).log_score(v, counts, n_nodes).double().numpy()
                 - n.anchor_log_score
                 for n, v in zip(cal.networks, values, strict=True)
             ],
@@ -463,7 +469,7 @@ class DevicePredictor:
 
     def _node_values(self, state: NetworkState, colours: TorchColours) -> torch.Tensor:
         """One network's per-colour values of ``colours`` for this device."""
-        model = self._meta._network(state.network)
+        model = self._meta.network(state.network)
         h = model.embed(colours, state.film)[0]
         return model.node_values(h, state.head, colours.base)
 

@@ -3,13 +3,16 @@
 import typer
 
 from fewlat._cli import make_app
+from fewlat.service.cli._common import cv_fold_dir, default_cache_dir, kept_on_disk
 from fewlat.service.cli._demo import demo_command
 from fewlat.service.cli._eval import eval_command, predict_table_command
 from fewlat.service.cli._models import export, inspect
 from fewlat.service.cli._serve import serve_command, token_add_command
 from fewlat.service.cli._train import meta_train_command, suite_command
 
-__all__ = ["app", "main"]
+# the folders the commands keep built graphs and CV fold checkpoints in, for scripts
+# (benchmarks/) that share them
+__all__ = ["app", "cv_fold_dir", "default_cache_dir", "kept_on_disk", "main"]
 
 app = make_app("fewlat", "fewlat: few-shot latency prediction for unseen devices.")
 app.command("inspect")(inspect)

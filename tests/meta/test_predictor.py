@@ -50,6 +50,16 @@ def trained():
 def test_unfitted_predictor_raises_not_fitted():
     with pytest.raises(NotFittedError, match="meta-train it or load a checkpoint"):
         MetaPredictor().adapt({"nb201": [1.0]})
+    with pytest.raises(NotFittedError, match="meta-train it or load a checkpoint"):
+        MetaPredictor().network("meta")
+
+
+def test_network_names_the_meta_and_pooled_networks(trained):
+    meta, _ = trained
+    assert meta.network("meta") is meta.model_
+    assert meta.network("pooled") is meta.baseline_ and meta.baseline_ is not None
+    with pytest.raises(InvalidParameterError, match="one of"):
+        meta.network("baseline")
 
 
 def test_adapt_returns_a_new_predictor_and_leaves_the_meta_model_alone(trained):
