@@ -156,6 +156,9 @@ class PredictionResult:
         suite: the space whose calibration answered.
         suite_version: that calibration suite's version.
         checkpoint_version: the checkpoint the device predictor was adapted from.
+        space: the model's search space: an arch's own, or the one ONNX bytes were
+            recognised as; "" for bytes of no recognised space (they get the wider
+            interval of models outside the answering suite's space).
     """
 
     latency_ms: float
@@ -164,6 +167,7 @@ class PredictionResult:
     suite: str
     suite_version: str = ""
     checkpoint_version: str = ""
+    space: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict."""

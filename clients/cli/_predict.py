@@ -29,7 +29,7 @@ from fewlat.spaces import SPACE_NAMES, get_space
 __all__ = ["predict", "score"]
 
 #: the columns ``score`` writes
-CSV_HEADER = ("name", "latency_ms", "low_ms", "high_ms", "suite")
+CSV_HEADER = ("name", "latency_ms", "low_ms", "high_ms", "suite", "space")
 
 
 def _model_file(path: Path) -> bytes:
@@ -59,10 +59,24 @@ def predict(
             json.dumps({"model": str(model), "device": device, **result.as_dict()}, indent=2)
         )
         return
+    suite = f"the {result.suite} suite" + (
+        f" (version {result.suite_version})" if result.suite_version else ""
+    )
     typer.echo(
         f"{result.latency_ms:.4g} ms (80% interval {result.low_ms:.4g} to {result.high_ms:.4g} ms)"
-        f" for {model} on {device}, calibrated with suite {result.suite_version or result.suite}"
+        f" for {model} on {device}, calibrated with {suite}"
     )
+    if not result.space:
+        typer.echo(
+            "Its nodes match no search space fewlat knows, so the interval is the wider one "
+            f"of models outside the {result.suite} suite's space."
+        )
+    elif result.space != result.suite:
+        typer.echo(
+            f"It is a {result.space} model, outside the {result.suite} suite's space, so the "
+            "interval is the wider one of such models; calibrating the device with its own "
+            "space's suite, where the checkpoint has one, answers it more closely."
+        )
 
 
 def _planned_archs(space: str, archs: str) -> list[str]:
@@ -105,9 +119,10 @@ def score(
     token_file: TokenFileOption = None,
     tls_ca: TlsCaOption = None,
 ) -> None:
-    """Predict many models on a calibrated device and write name,latency_ms,low_ms,high_ms,suite.
+    """Predict many models on a calibrated device; write name,latency_ms,low_ms,high_ms,suite,space.
 
-    Give --space S --archs FILE|all, or ONNX files. The rate goes to stderr.
+    Give --space S --archs FILE|all, or ONNX files. ``space`` is the space each model
+    is of (for ONNX files: recognised from its nodes; empty: none). The rate goes to stderr.
     """
     if models and (space or archs):
         raise fail("give either --space S --archs FILE|all or ONNX files, not both.")
@@ -138,7 +153,7 @@ def score(
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for name, r in zip(names, results, strict=True):
-        writer.writerow((name, r.latency_ms, r.low_ms, r.high_ms, r.suite))
+        writer.writerow((name, r.latency_ms, r.low_ms, r.high_ms, r.suite, r.space))
     if out is None:
         sys.stdout.write(text.getvalue())
         sys.stdout.flush()

@@ -276,9 +276,16 @@ class DataPlane:
         answer = self.host.predict(PredictQuery(device, tuple(models), space, tuple(archs)))
         versions = {s: self.host.catalog.for_space(s).version for s in set(answer.suites)}
         return [
-            PredictionView(float(ms), float(lo), float(hi), s, versions[s], self.host.version)
-            for ms, lo, hi, s in zip(
-                answer.latency_ms, answer.low_ms, answer.high_ms, answer.suites, strict=True
+            PredictionView(
+                float(ms), float(lo), float(hi), s, versions[s], self.host.version, space or ""
+            )
+            for ms, lo, hi, s, space in zip(
+                answer.latency_ms,
+                answer.low_ms,
+                answer.high_ms,
+                answer.suites,
+                answer.spaces,
+                strict=True,
             )
         ]
 

@@ -25,6 +25,7 @@ from fewlat.meta.predictor import DevicePredictor, MetaPredictor
 from fewlat.service.handlers._catalog import SuiteCatalog
 from fewlat.service.handlers._combine import Combiner, Pending
 from fewlat.service.store import CalibrationRecord, Store
+from fewlat.spaces import get_space
 
 __all__ = ["PredictQuery", "Predicted", "PredictorHost"]
 
@@ -46,12 +47,19 @@ class PredictQuery:
 
 @dataclass(frozen=True)
 class Predicted:
-    """Answers for one :class:`PredictQuery`, models first, then archs; milliseconds."""
+    """Answers for one :class:`PredictQuery`, models first, then archs; milliseconds.
+
+    Attributes:
+        suites: the suite that answered each.
+        spaces: each one's space: an arch's, or the one model bytes were recognised as
+            (None: no recognised space).
+    """
 
     latency_ms: np.ndarray
     low_ms: np.ndarray
     high_ms: np.ndarray
     suites: list[str]
+    spaces: list[str | None]
 
 
 def runs_eagerly(labels: Mapping[str, str]) -> bool:
@@ -193,9 +201,8 @@ class PredictorHost:
                 if query.archs:
                     keys = cache.keys_for_archs(query.space, query.archs, eager=predictor.eager)
                     at = list(range(len(query.models), len(query.models) + len(keys)))
-                    parts.append(
-                        (predictor.suite_for(query.space), [query.space] * len(keys), keys, at)
-                    )
+                    space = get_space(query.space).name  # an alias asked: the registered name
+                    parts.append((predictor.suite_for(space), [space] * len(keys), keys, at))
             except FewlatError as exc:
                 item.set_error(exc)
                 continue
@@ -209,21 +216,22 @@ class PredictorHost:
                 cache.graphs(keys), suite=suite, space=spaces
             )
             start = 0
-            for item, _, ks, at in members:
+            for item, spaces_of_item, ks, at in members:
                 stop = start + len(ks)
                 answer = answers.get(id(item))
                 if answer is None:
                     n = len(item.request.models) + len(item.request.archs)
                     answer = answers[id(item)] = Predicted(
-                        np.zeros(n), np.zeros(n), np.zeros(n), [""] * n
+                        np.zeros(n), np.zeros(n), np.zeros(n), [""] * n, [None] * n
                     )
                 answer.latency_ms[at] = prediction.latency_ms[start:stop]
                 answer.low_ms[at] = prediction.low_ms[start:stop]
                 answer.high_ms[at] = prediction.high_ms[start:stop]
-                for i in at:
+                for i, space in zip(at, spaces_of_item, strict=True):
                     answer.suites[i] = suite
+                    answer.spaces[i] = space
                 start = stop
-        nothing = Predicted(np.zeros(0), np.zeros(0), np.zeros(0), [])
+        nothing = Predicted(np.zeros(0), np.zeros(0), np.zeros(0), [], [])
         for item in batch:
             if not item.done:  # a failed item is done; one with no models or archs gets nothing
                 item.set_result(answers.get(id(item), nothing))

@@ -50,7 +50,8 @@ class CalibrationReport:
 
 @dataclass(frozen=True)
 class PredictionView:
-    """One answered model: milliseconds with the 80% interval, and what answered."""
+    """One answered model: milliseconds with the 80% interval, what answered, and the
+    model's space ("" for model bytes of no recognised space)."""
 
     latency_ms: float
     low_ms: float
@@ -58,3 +59,4 @@ class PredictionView:
     suite: str
     suite_version: str
     checkpoint_version: str
+    space: str

@@ -119,6 +119,9 @@ def test_predict_by_arch_and_by_onnx_bytes(client: Client, calibrated: Calibrati
     assert by_arch.suite == "nb201" and by_arch.suite_version == calibrated.suite_version
     assert by_bytes.latency_ms == pytest.approx(by_arch.latency_ms, rel=1e-4)
     assert by_bytes.suite == "nb201"
+    # the bytes were recognised as an nb201 model: the same interval as the arch
+    assert by_arch.space == by_bytes.space == "nb201"
+    assert by_bytes.high_ms == pytest.approx(by_arch.high_ms, rel=1e-4)
 
 
 def test_predict_many_matches_single_predictions(
@@ -237,10 +240,10 @@ def test_score_cli_writes_a_csv(
     )
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == "name,latency_ms,low_ms,high_ms,suite"
+    assert lines[0] == "name,latency_ms,low_ms,high_ms,suite,space"
     assert len(lines) == 1 + len(set(archs))
-    name, latency, low, high, suite = lines[1].split(",")
-    assert name == NB201.canonical(archs[0]) and suite == "nb201"
+    name, latency, low, high, suite, space = lines[1].split(",")
+    assert name == NB201.canonical(archs[0]) and suite == space == "nb201"
     assert 0 < float(low) <= float(latency) <= float(high)
     assert "models/s" in result.stderr
 
@@ -252,14 +255,16 @@ def test_score_cli_onnx_files_to_stdout(
     for i, arch in enumerate(_archs(2, seed=4)):
         files.append(tmp_path / f"m{i}.onnx")
         files[-1].write_bytes(NB201.to_onnx(arch))
+    files.append(tmp_path / "zoo.onnx")
+    files[-1].write_bytes(get_space("zoo").to_onnx("squeezenet:w=0.5:r=160"))
     result = cli.invoke(
         app, ["score", "--device", BOARD, *map(str, files), "--server", server.address]
     )
     assert result.exit_code == 0, result.output
-    rows = result.stdout.splitlines()
-    assert rows[0].startswith("name,") and [r.split(",")[0] for r in rows[1:]] == list(
-        map(str, files)
-    )
+    rows = [r.split(",") for r in result.stdout.splitlines()]
+    assert rows[0][0] == "name" and [r[0] for r in rows[1:]] == list(map(str, files))
+    # each file's space, recognised from its nodes (the zoo model: none)
+    assert [(r[4], r[5]) for r in rows[1:]] == [("nb201", "nb201")] * 2 + [("nb201", "")]
 
 
 def test_predict_cli(server: Server, calibrated: CalibrationReport, tmp_path: Path) -> None:
@@ -269,6 +274,12 @@ def test_predict_cli(server: Server, calibrated: CalibrationReport, tmp_path: Pa
     shown = cli.invoke(app, base)
     assert shown.exit_code == 0, shown.output
     assert "ms (80% interval" in shown.stdout and calibrated.suite_version in shown.stdout
+    assert "wider" not in shown.stdout  # an nb201 model, answered by the nb201 suite
+    far = tmp_path / "zoo.onnx"
+    far.write_bytes(get_space("zoo").to_onnx("squeezenet:w=0.5:r=160"))
+    outside = cli.invoke(app, ["predict", str(far), *base[2:]])
+    assert outside.exit_code == 0, outside.output
+    assert "match no search space" in outside.stdout and "wider" in outside.stdout
     as_json = json.loads(cli.invoke(app, [*base, "--json"]).stdout)
     assert as_json["low_ms"] <= as_json["latency_ms"] <= as_json["high_ms"]
     unknown = cli.invoke(app, ["predict", str(model), "--device", "ghost", *base[4:]])

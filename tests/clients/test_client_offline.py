@@ -461,7 +461,7 @@ def test_cli_score_writes_csv_to_stdout_and_file(scripted, tmp_path: Path) -> No
     shown = cli.invoke(app, base)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
-    assert lines[0] == "name,latency_ms,low_ms,high_ms,suite"
+    assert lines[0] == "name,latency_ms,low_ms,high_ms,suite,space"
     assert [ln.split(",")[0] for ln in lines[1:]] == [SMALL, NB201.supernet()]
     assert "models/s" in shown.stderr
     out = tmp_path / "scores.csv"

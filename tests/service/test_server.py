@@ -219,6 +219,8 @@ def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_
     server.host._serve(batch)
     first, mixed, outside = (p.outcome() for p in batch)
     assert mixed.suites == ["nb201", "fbnet", "nb201", "fbnet", "fbnet"]
+    assert mixed.spaces == ["nb201", "fbnet", "nb201", "fbnet", "fbnet"]
+    assert outside.spaces == ["ofa_mbv3", "ofa_mbv3"]  # asked as "ofa", named as registered
     assert list(mixed.latency_ms[3:]) == pytest.approx(list(first.latency_ms), rel=1e-6)
     # the fbnet model's bytes get what its arch string gets: suite, answer and interval
     assert mixed.latency_ms[1] == pytest.approx(first.latency_ms[0], rel=1e-5)
@@ -233,12 +235,12 @@ def test_one_batch_keeps_each_request_in_order_and_widens_answers_outside_their_
     answer = stub.Predict(
         pb.PredictRequest(device="board", arch=pb.ArchRef(space="ofa_mbv3", arch=ofa_archs[0]))
     )
-    assert answer.suite == "nb201"
+    assert (answer.suite, answer.space) == ("nb201", "ofa_mbv3")
     assert math.log(answer.high_ms / answer.latency_ms) == pytest.approx(width, rel=1e-6)
     # and bytes of no recognised space (a zoo model) are answered the same way
     zoo = get_space("zoo")
     answer = stub.Predict(
         pb.PredictRequest(device="board", model_bytes=zoo.to_onnx("squeezenet:w=0.5:r=160"))
     )
-    assert answer.suite == "nb201"
+    assert (answer.suite, answer.space) == ("nb201", "")
     assert math.log(answer.high_ms / answer.latency_ms) == pytest.approx(width, rel=1e-6)

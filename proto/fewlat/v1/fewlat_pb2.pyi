@@ -188,20 +188,22 @@ class PredictRequest(_message.Message):
     def __init__(self, device: _Optional[str] = ..., model_bytes: _Optional[bytes] = ..., arch: _Optional[_Union[ArchRef, _Mapping]] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("latency_ms", "low_ms", "high_ms", "suite", "suite_version", "checkpoint_version")
+    __slots__ = ("latency_ms", "low_ms", "high_ms", "suite", "suite_version", "checkpoint_version", "space")
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     LOW_MS_FIELD_NUMBER: _ClassVar[int]
     HIGH_MS_FIELD_NUMBER: _ClassVar[int]
     SUITE_FIELD_NUMBER: _ClassVar[int]
     SUITE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SPACE_FIELD_NUMBER: _ClassVar[int]
     latency_ms: float
     low_ms: float
     high_ms: float
     suite: str
     suite_version: str
     checkpoint_version: str
-    def __init__(self, latency_ms: _Optional[float] = ..., low_ms: _Optional[float] = ..., high_ms: _Optional[float] = ..., suite: _Optional[str] = ..., suite_version: _Optional[str] = ..., checkpoint_version: _Optional[str] = ...) -> None: ...
+    space: str
+    def __init__(self, latency_ms: _Optional[float] = ..., low_ms: _Optional[float] = ..., high_ms: _Optional[float] = ..., suite: _Optional[str] = ..., suite_version: _Optional[str] = ..., checkpoint_version: _Optional[str] = ..., space: _Optional[str] = ...) -> None: ...
 
 class PredictBatchRequest(_message.Message):
     __slots__ = ("device", "models", "space", "archs")
