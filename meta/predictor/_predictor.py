@@ -412,6 +412,7 @@ class DevicePredictor:
         """
         name = self.suite_for(suite)
         cal = self._calibrated[name]
+        spread = np.exp(self._half_widths(name, space, len(graphs)))  # checks ``space`` first
         n_nodes = torch.from_numpy(
             np.add.reduceat(graphs.counts, graphs.indptr[:-1]).astype(np.float32)
             if len(graphs)
@@ -440,7 +441,6 @@ class DevicePredictor:
         latency = np.exp(log_ratio) * (
             cal.anchor_ms if self._meta.config.target == "ratio" else 1.0
         )
-        spread = np.exp(self._half_widths(name, space, len(graphs)))
         return Prediction(latency, latency / spread, latency * spread, name)
 
     def _half_widths(

@@ -4,20 +4,19 @@ ONNX bytes carry no space name, yet the answer depends on it: the suite of the
 model's own space should answer when the device has one, and a model outside
 the answering suite's space gets the wider interval (:mod:`._intervals`).
 
-A node's feature row (op, channels, spatial size, kernel, stride, … : level 0
-of the GNN's colours, without its position and fan-in/out) is specific to where it sits in
-a space: NB201's cells run at 32², 16² and 8² with 16/32/64 channels, FBNet's
-and OFA's blocks at their own widths and resolutions. A space's *vocabulary* is
-the set of rows of :data:`VOCABULARY_ARCHS` seeded members as fewlat's builders
-write them (the eager variant too, where a space has one). A model belongs to
-the space whose vocabulary holds the largest share of its nodes, when that share
-is at least :data:`RECOGNISED_SHARE`; otherwise to none.
+A node's feature row (op, channels, spatial size, kernel, stride, … : level 0 of
+the GNN's colours, without its position and fan-in/out) is specific to where it
+sits in a space: NB201's cells run at 32², 16² and 8² with 16/32/64 channels,
+FBNet's and OFA's blocks at their own widths and resolutions. A space's
+*vocabulary* is the set of rows of :data:`VOCABULARY_ARCHS` seeded members as
+fewlat's builders write them (the eager variant too, where a space has one). A
+model belongs to the space whose vocabulary holds the largest share of its
+nodes, when that share is at least :data:`RECOGNISED_SHARE`; otherwise to none.
 
 ``python benchmarks/recognise.py`` measures it on members outside the vocabulary
-sample and on the zoo.
-Models exported by other tools (e.g. ``torch.onnx`` folding batch norm into the
-convolutions) are usually not recognised; they then count as outside every
-space, which only widens their interval.
+sample, on the zoo, and on members as another tool writes them (onnxruntime's
+optimiser folding batch norm into the convolutions): those are not recognised,
+so they count as outside every space, which only widens their interval.
 """
 
 from __future__ import annotations
