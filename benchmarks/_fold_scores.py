@@ -1,8 +1,10 @@
 """Shared by the benchmarks that score variants on the CV's fold networks
-(``adapt_steps.py``, ``device_basis.py``): mean Spearman ρ per (space, variant, K)."""
+(``adapt_steps.py``, ``device_basis.py``, ``blend_weights.py``): their options, and
+mean Spearman ρ per (space, variant, K)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +12,32 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.evaluation import DeviceCase
-from fewlat.meta.predictor import MetaPredictor
-from fewlat.meta.tables import LatencyTable
+from fewlat.meta.predictor import MetaPredictor, load_checkpoint
+from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli import cv_fold_dir
-from fewlat.service.handlers import held_out_cases
+from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 #: (space, variant, K) → one Spearman ρ per held-out device
 Scores = dict[tuple[str, str, int], list[float]]
+
+
+def fold_parser(doc: str, out: str) -> argparse.ArgumentParser:
+    """A parser with the options every fold benchmark takes: ``--data``, ``--spaces``,
+    ``--folds``, ``--steps`` (the CV's) and ``--out`` (default ``out``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/help,data/measured")
+    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's steps")
+    parser.add_argument("--out", type=Path, default=Path(out))
+    return parser
+
+
+def recipe_and_tables(data: str) -> tuple[MetaPredictor, dict[str, LatencyTable]]:
+    """The shipped checkpoint (its recipe trains the folds) and each of its suites'
+    spaces pooled from the comma-separated ``data`` roots."""
+    recipe = load_checkpoint()
+    return recipe, {s: read_pool(data.split(","), s) for s in recipe.suites_}
 
 
 def space_cases(

@@ -15,33 +15,26 @@ evaluation data: a retrained recipe must confirm it.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from _fold_scores import Scores, print_space, space_cases, write_scores
+from _fold_scores import (
+    Scores,
+    fold_parser,
+    print_space,
+    recipe_and_tables,
+    space_cases,
+    write_scores,
+)
 
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import load_checkpoint
-from fewlat.meta.tables import read_pool
 from fewlat.service.cli import kept_on_disk
-from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data/help,data/measured")
-    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument(
-        "--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's training steps"
-    )
+    parser = fold_parser(__doc__, "benchmarks/results/adapt_steps.json")
     parser.add_argument("--adapt", default="3,10,20,40", help="adaptation steps to compare")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/adapt_steps.json"))
     args = parser.parse_args()
-    recipe = load_checkpoint()
-    train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    recipe, train = recipe_and_tables(args.data)
     counts = sorted({*(int(n) for n in args.adapt.split(",")), recipe.config.inner_steps})
     scores: Scores = {}
     with kept_on_disk(recipe.cache, None):

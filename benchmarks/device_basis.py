@@ -21,18 +21,21 @@ mean of both networks, for the held-out device and for every manifest device.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-from _fold_scores import Scores, print_space, space_cases, write_scores
+from _fold_scores import (
+    Scores,
+    fold_parser,
+    print_space,
+    recipe_and_tables,
+    space_cases,
+    write_scores,
+)
 
 from fewlat.meta.evaluation import device_mix, mix_inputs
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import MetaPredictor, load_checkpoint, runs_eagerly
-from fewlat.meta.tables import LatencyTable, read_pool
+from fewlat.meta.predictor import MetaPredictor, runs_eagerly
+from fewlat.meta.tables import LatencyTable
 from fewlat.service.cli import kept_on_disk
-from fewlat.service.handlers import BENCHMARK_FOLD_STEPS
 
 SHOTS = (3, 5, 10)
 BLEND_WEIGHTS = (0.25, 0.5)
@@ -58,15 +61,8 @@ def _basis(meta: MetaPredictor, table: LatencyTable, eager: bool) -> tuple[np.nd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data/help,data/measured")
-    parser.add_argument("--spaces", default="nb201,fbnet,ofa_mbv3")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=BENCHMARK_FOLD_STEPS, help="the CV's steps")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/device_basis.json"))
-    args = parser.parse_args()
-    recipe = load_checkpoint()
-    train = {s: read_pool(args.data.split(","), s) for s in recipe.suites_}
+    args = fold_parser(__doc__, "benchmarks/results/device_basis.json").parse_args()
+    recipe, train = recipe_and_tables(args.data)
     scores: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
