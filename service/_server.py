@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from fewlat.exceptions import InvalidParameterError
-from fewlat.meta.predictor import EncoderPool, load_checkpoint, warm_vocabularies
+from fewlat.meta.predictor import EncoderPool, load_checkpoint
 from fewlat.service._auth import TokenBook
 from fewlat.service._servicer import FewlatServicer
 from fewlat.service._settings import Settings
@@ -34,10 +34,7 @@ SERVICE_NAME = fewlat_pb2.DESCRIPTOR.services_by_name["Fewlat"].full_name
 log = logging.getLogger(__name__)
 
 
-def _warm(pool: EncoderPool | None) -> None:
-    warm_vocabularies()  # or the first ONNX bytes to recognise wait for them
-    if pool is None:
-        return
+def _warm(pool: EncoderPool) -> None:
     try:
         pool.start()
     except RuntimeError as err:  # the first batch that needs the pool tries again
@@ -121,10 +118,10 @@ class Server:
             )
         server.start()
         self._grpc = server
-        # warm up in the background (workers import torch, vocabularies: seconds), once
-        # the port is bound: a start that fails before leaves no workers behind
         pool = meta.cache.encoder_pool()
-        threading.Thread(target=_warm, args=(pool,), name="fewlat-warm", daemon=True).start()
+        if pool is not None:  # warm up in the background (workers import torch: seconds),
+            # once the port is bound: a start that fails before leaves no workers behind
+            threading.Thread(target=_warm, args=(pool,), name="fewlat-enc", daemon=True).start()
         self.address = f"{s.address.rpartition(':')[0]}:{port}"
         for name in ("", SERVICE_NAME):
             self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

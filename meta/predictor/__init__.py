@@ -47,10 +47,12 @@ from fewlat.meta.predictor._recognise import (
     RECOGNISED_SPACES,
     VOCABULARY_ARCHS,
     NodeSignature,
+    build_vocabulary,
+    read_vocabularies,
     recognise,
     shares,
     vocabulary,
-    warm_vocabularies,
+    write_vocabularies,
 )
 from fewlat.meta.predictor._train import SpaceData, TrainConfig, Trainer
 
@@ -82,6 +84,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "Watch",
+    "build_vocabulary",
     "calibrate",
     "calibration_groups",
     "checkpoint_version",
@@ -90,6 +93,7 @@ __all__ = [
     "largest_device_state",
     "load_checkpoint",
     "meta_train",
+    "read_vocabularies",
     "recognise",
     "runs_eagerly",
     "save_checkpoint",
@@ -97,5 +101,5 @@ __all__ = [
     "split_calibration_devices",
     "table_hash",
     "vocabulary",
-    "warm_vocabularies",
+    "write_vocabularies",
 ]

@@ -9,7 +9,8 @@ the GNN's colours, without its position and fan-in/out) is specific to where it
 sits in a space: NB201's cells run at 32², 16² and 8² with 16/32/64 channels,
 FBNet's and OFA's blocks at their own widths and resolutions. A space's
 *vocabulary* is the set of rows of :data:`VOCABULARY_ARCHS` seeded members as
-fewlat's builders write them (the eager variant too, where a space has one). A
+fewlat's builders write them (the eager variant too, where a space has one),
+shipped in ``vocabularies.npz`` (:func:`write_vocabularies`). A
 model belongs to the space whose vocabulary holds the largest share of its
 nodes, when that share is at least :data:`RECOGNISED_SHARE`; otherwise to none.
 
@@ -21,23 +22,30 @@ so they count as outside every space, which only widens their interval.
 
 from __future__ import annotations
 
+import io
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from fewlat.meta.features import NODE_FEATURES
+from fewlat._files import replace_atomically
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION, NODE_FEATURES
 
 __all__ = [
     "RECOGNISED_SHARE",
     "RECOGNISED_SPACES",
     "VOCABULARY_ARCHS",
+    "VOCABULARY_FILE",
     "NodeSignature",
+    "build_vocabulary",
+    "read_vocabularies",
     "recognise",
     "shares",
     "vocabulary",
-    "warm_vocabularies",
+    "write_vocabularies",
 ]
 
 #: spaces a model can be recognised as (the zoo is a list of models, not a space to
@@ -46,6 +54,9 @@ RECOGNISED_SPACES: tuple[str, ...] = ("nb201", "fbnet", "ofa_mbv3", "resnet_prun
 
 #: seeded members per space whose node rows make its vocabulary
 VOCABULARY_ARCHS = 128
+
+#: the vocabularies fewlat ships (:func:`write_vocabularies`), so none is built at run time
+VOCABULARY_FILE = Path(__file__).with_name("vocabularies.npz")
 
 #: least share of a model's nodes that must be in a space's vocabulary
 RECOGNISED_SHARE = 0.9
@@ -83,7 +94,13 @@ class NodeSignature:
         return cls(hashes, counts.astype(np.int64))
 
 
-def _members_rows(space: str) -> np.ndarray:
+def build_vocabulary(space: str) -> np.ndarray:
+    """``space``'s vocabulary built afresh from its members (about a second): the sorted,
+    distinct row hashes of :data:`VOCABULARY_ARCHS` members drawn with seed 0.
+
+    Raises:
+        UnknownSpaceError: ``space`` is not a registered space.
+    """
     from fewlat.meta.predictor._encoder_pool import encode_model
     from fewlat.spaces import get_space
 
@@ -98,31 +115,52 @@ def _members_rows(space: str) -> np.ndarray:
     return np.unique(np.concatenate(found))
 
 
-_built: dict[str, np.ndarray] = {}
+def write_vocabularies(path: str | os.PathLike[str] = VOCABULARY_FILE) -> Path:
+    """Build every :data:`RECOGNISED_SPACES` vocabulary and write them to ``path`` (an
+    ``.npz`` of plain arrays; by default the file fewlat ships, which a test checks is
+    current). Returns the path."""
+    arrays = {space: build_vocabulary(space) for space in RECOGNISED_SPACES}
+    buffer = io.BytesIO()
+    np.savez(buffer, feature_schema=FEATURE_SCHEMA_VERSION, archs=VOCABULARY_ARCHS, **arrays)
+    replace_atomically(path, buffer.getvalue())
+    return Path(path)
+
+
+def read_vocabularies(path: str | os.PathLike[str] = VOCABULARY_FILE) -> dict[str, np.ndarray]:
+    """The vocabularies :func:`write_vocabularies` wrote to ``path``; none when the file
+    is missing or was written for another feature schema or member count."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["feature_schema"]) != FEATURE_SCHEMA_VERSION:
+                return {}
+            if int(f["archs"]) != VOCABULARY_ARCHS:
+                return {}
+            return {space: f[space] for space in RECOGNISED_SPACES if space in f.files}
+    except FileNotFoundError:
+        return {}
+
+
+_known: dict[str, np.ndarray] | None = None  # shipped, then built as needed
 _tables: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 _building = threading.Lock()  # one thread builds; the others wait for it
 
 
 def vocabulary(space: str) -> np.ndarray:
-    """The sorted row hashes of ``space``'s vocabulary (built once per process: about
-    a second per space; thread-safe).
+    """The sorted row hashes of ``space``'s vocabulary: the shipped one
+    (:func:`read_vocabularies`), else built once per process (:func:`build_vocabulary`;
+    thread-safe).
 
     Raises:
         UnknownSpaceError: ``space`` is not a registered space.
     """
-    found = _built.get(space)
-    if found is None:
-        with _building:
-            found = _built.get(space)
-            if found is None:
-                found = _built[space] = _members_rows(space)
+    global _known
+    with _building:
+        if _known is None:
+            _known = read_vocabularies()
+        found = _known.get(space)
+        if found is None:
+            found = _known[space] = build_vocabulary(space)
     return found
-
-
-def warm_vocabularies() -> None:
-    """Build every :data:`RECOGNISED_SPACES` vocabulary now (a few seconds), not on the
-    first ONNX bytes to recognise."""
-    _table(RECOGNISED_SPACES)
 
 
 def _table(spaces: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

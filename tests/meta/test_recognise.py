@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor import (
     RECOGNISED_SPACES,
+    VOCABULARY_ARCHS,
     GraphCache,
     NodeSignature,
+    read_vocabularies,
     recognise,
+    write_vocabularies,
 )
 from fewlat.meta.predictor._encoder_pool import encode_model
 from fewlat.spaces import get_space
@@ -81,3 +85,28 @@ def test_the_cache_names_the_space_of_archs_and_of_recognised_bytes(tmp_path):
     with pytest.raises(KeyError):
         cache.spaces_of(keys[:1])
     assert cache.spaces_of(keys[2:] + newer) == ["fbnet", None, "resnet_prune", "resnet_prune"]
+
+
+def test_the_shipped_vocabularies_are_what_the_builders_give_now(tmp_path):
+    """If this fails, a space builder or the feature schema changed: run
+    ``python -c "from fewlat.meta.predictor import write_vocabularies; write_vocabularies()"``."""
+    shipped = read_vocabularies()
+    assert sorted(shipped) == sorted(RECOGNISED_SPACES)
+    fresh = read_vocabularies(write_vocabularies(tmp_path / "v.npz"))
+    for space in RECOGNISED_SPACES:
+        np.testing.assert_array_equal(fresh[space], shipped[space])
+        assert fresh[space].dtype == np.uint64 and (np.diff(fresh[space]) > 0).all()
+
+
+def test_vocabularies_of_another_schema_or_member_count_are_not_read(tmp_path):
+    assert read_vocabularies(tmp_path / "missing.npz") == {}
+    rows = np.arange(3, dtype=np.uint64)
+    schema, archs = FEATURE_SCHEMA_VERSION, VOCABULARY_ARCHS
+    for stale in (
+        {"feature_schema": schema + 1, "archs": archs},
+        {"feature_schema": schema, "archs": 7},
+    ):
+        np.savez(tmp_path / "old.npz", nb201=rows, **stale)
+        assert read_vocabularies(tmp_path / "old.npz") == {}
+    np.savez(tmp_path / "ok.npz", feature_schema=schema, archs=archs, nb201=rows)
+    np.testing.assert_array_equal(read_vocabularies(tmp_path / "ok.npz")["nb201"], rows)
