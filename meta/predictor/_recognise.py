@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,8 @@ def write_vocabularies(path: str | os.PathLike[str] = VOCABULARY_FILE) -> Path:
 
 def read_vocabularies(path: str | os.PathLike[str] = VOCABULARY_FILE) -> dict[str, np.ndarray]:
     """The vocabularies :func:`write_vocabularies` wrote to ``path``; none when the file
-    is missing or was written for another feature schema or member count."""
+    is missing, unreadable, or was written for another feature schema or member count
+    (:func:`vocabulary` then builds them)."""
     try:
         with np.load(path, allow_pickle=False) as f:
             if int(f["feature_schema"]) != FEATURE_SCHEMA_VERSION:
@@ -136,7 +138,7 @@ def read_vocabularies(path: str | os.PathLike[str] = VOCABULARY_FILE) -> dict[st
             if int(f["archs"]) != VOCABULARY_ARCHS:
                 return {}
             return {space: f[space] for space in RECOGNISED_SPACES if space in f.files}
-    except FileNotFoundError:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return {}
 
 
@@ -153,7 +155,10 @@ def vocabulary(space: str) -> np.ndarray:
     Raises:
         UnknownSpaceError: ``space`` is not a registered space.
     """
+    from fewlat.spaces import get_space
+
     global _known
+    space = get_space(space).name  # an alias: the registered name
     with _building:
         if _known is None:
             _known = read_vocabularies()

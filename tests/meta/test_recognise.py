@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fewlat.exceptions import UnknownSpaceError
 from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor import (
     RECOGNISED_SPACES,
@@ -14,6 +15,7 @@ from fewlat.meta.predictor import (
     NodeSignature,
     read_vocabularies,
     recognise,
+    vocabulary,
     write_vocabularies,
 )
 from fewlat.meta.predictor._encoder_pool import encode_model
@@ -98,8 +100,10 @@ def test_the_shipped_vocabularies_are_what_the_builders_give_now(tmp_path):
         assert fresh[space].dtype == np.uint64 and (np.diff(fresh[space]) > 0).all()
 
 
-def test_vocabularies_of_another_schema_or_member_count_are_not_read(tmp_path):
+def test_vocabularies_of_another_schema_or_member_count_or_broken_are_not_read(tmp_path):
     assert read_vocabularies(tmp_path / "missing.npz") == {}
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    assert read_vocabularies(tmp_path / "broken.npz") == {}
     rows = np.arange(3, dtype=np.uint64)
     schema, archs = FEATURE_SCHEMA_VERSION, VOCABULARY_ARCHS
     for stale in (
@@ -110,3 +114,9 @@ def test_vocabularies_of_another_schema_or_member_count_are_not_read(tmp_path):
         assert read_vocabularies(tmp_path / "old.npz") == {}
     np.savez(tmp_path / "ok.npz", feature_schema=schema, archs=archs, nb201=rows)
     np.testing.assert_array_equal(read_vocabularies(tmp_path / "ok.npz")["nb201"], rows)
+
+
+def test_a_vocabulary_is_asked_for_by_any_spelling_of_its_space():
+    assert vocabulary("ofa") is vocabulary("ofa_mbv3")
+    with pytest.raises(UnknownSpaceError, match="Valid spaces"):
+        vocabulary("mobilenet")
