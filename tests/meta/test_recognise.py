@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fewlat.exceptions import UnknownSpaceError
-from fewlat.meta.features import FEATURE_SCHEMA_VERSION
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION, NODE_FEATURES
 from fewlat.meta.predictor import (
     RECOGNISED_SPACES,
     VOCABULARY_ARCHS,
@@ -55,10 +55,16 @@ def test_models_of_no_space_are_not_recognised():
 
 def test_a_signature_ignores_node_order_position_and_fan():
     x = encode_model(_members("fbnet", 1)[0], None, None).x
-    shuffled = x[np.random.default_rng(0).permutation(len(x))].copy()
-    a, b = NodeSignature.of(x), NodeSignature.of(shuffled)
+    rng = np.random.default_rng(0)
+    moved = x[rng.permutation(len(x))].copy()
+    for column in ("rel_position", "log_fan_in", "log_fan_out"):
+        moved[:, NODE_FEATURES.index(column)] = rng.random(len(x))
+    a, b = NodeSignature.of(x), NodeSignature.of(moved)
     np.testing.assert_array_equal(a.hashes, b.hashes)
     np.testing.assert_array_equal(a.counts, b.counts)
+    other = x.copy()
+    other[0, NODE_FEATURES.index("log_macs")] += 0.01  # any other column counts
+    assert not np.array_equal(NodeSignature.of(other).hashes, a.hashes)
     assert int(a.counts.sum()) == len(x) and (np.diff(a.hashes.astype(np.float64)) > 0).all()
 
 
