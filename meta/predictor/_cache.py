@@ -47,6 +47,12 @@ def _prefix(space: str, eager: bool) -> str:
     return f"{space}+eager:" if eager else f"{space}:"
 
 
+def _space_of_arch_key(key: str) -> str:
+    """The space of a key :func:`_prefix` began."""
+    return key.split(":", 1)[0].removesuffix("+eager")
+
+
+#: how the keys of ONNX bytes begin (then the bytes' SHA-256)
 _MODEL_PREFIX = "sha256:"
 
 
@@ -200,7 +206,7 @@ class GraphCache:
                 before it are cached; the worker is replaced).
         """
         models = list(models)
-        keys = ["sha256:" + hashlib.sha256(m).hexdigest() for m in models]
+        keys = [_MODEL_PREFIX + hashlib.sha256(m).hexdigest() for m in models]
         new = {k: m for k, m in zip(keys, models, strict=True) if k not in self._entries}
         if self.workers > 0 and len(new) >= _POOL_MIN_MODELS:
             self._encode_in_workers(new)
@@ -223,8 +229,8 @@ class GraphCache:
         for key in keys:
             if key not in self._entries:
                 raise KeyError(key)
-            if not key.startswith(_MODEL_PREFIX):  # "space:arch" or "space+eager:arch"
-                found.append(key.split(":", 1)[0].split("+", 1)[0])
+            if not key.startswith(_MODEL_PREFIX):
+                found.append(_space_of_arch_key(key))
             elif key in self._recognised:
                 found.append(self._recognised[key])
             else:

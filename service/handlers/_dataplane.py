@@ -277,9 +277,9 @@ class DataPlane:
         versions = {s: self.host.catalog.for_space(s).version for s in set(answer.suites)}
         return [
             PredictionView(
-                float(ms), float(lo), float(hi), s, versions[s], self.host.version, space or ""
+                float(ms), float(lo), float(hi), s, versions[s], self.host.version, of or ""
             )
-            for ms, lo, hi, s, space in zip(
+            for ms, lo, hi, s, of in zip(
                 answer.latency_ms,
                 answer.low_ms,
                 answer.high_ms,
