@@ -14,10 +14,14 @@ reference, not a bound: on OFA the linear model misses how depth gates the
 later blocks, and fewlat's own configurations hold only 300–1000 archs (500
 fits for ~200 FBNet weights overfit). For those the test–retest ρ from
 ``noise_floor.py`` (the same archs measured twice) is the noise bound, shown
-beside it.
+beside it: a predictor scored against one noisy run can expect at most about
+√retest (the attenuation of a correlation by the reliability of what it is
+measured against), written as ``bound``. The mean of the bounds, counting a device
+without a retest at 1 (a perfect ranking), is what a space's mean ρ could reach
+at best on these devices.
 
 Writes ``benchmarks/results/ceiling.json``: ``{space: {device: {"many_shot_linear":
-ρ, "n": archs, "retest": ρ or null}}}`` and prints the means.
+ρ, "n": archs, "retest": ρ or null, "bound": √retest or null}}}`` and prints the means.
 """
 
 from __future__ import annotations
@@ -83,13 +87,17 @@ def main() -> None:
             n = int(np.isfinite(column).sum())
             if n < 50:
                 continue
+            twice = retest.get((space, device))
             results[space][device] = {
                 "many_shot_linear": many_shot_linear(x, column),
                 "n": n,
-                "retest": retest.get((space, device)),
+                "retest": twice,
+                "bound": None if twice is None else float(np.sqrt(max(twice, 0.0))),
             }
         values = [r["many_shot_linear"] for r in results[space].values()]
+        bounds = [1.0 if r["bound"] is None else r["bound"] for r in results[space].values()]
         print(f"{space}: mean many-shot linear ρ over {len(values)} devices {np.mean(values):.3f}")
+        print(f"{space}: mean bound (√retest, 1 where not measured twice) {np.mean(bounds):.3f}")
         for device, r in results[space].items():
             extra = f"  retest {r['retest']:.3f}" if r["retest"] is not None else ""
             print(f"  {device:24s} {r['many_shot_linear']:.3f}  (n={r['n']}){extra}")
