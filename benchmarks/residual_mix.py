@@ -23,6 +23,10 @@ and the residuals of half B come
 * ``resmix-colours``: from a ridge over the GNN's last-level colour counts (any
   graph), fitted the same way.
 
+Run on FBNet, the space whose gap this is. The colour form holds every arch's colour
+counts densely and solves a ridge over all colours: an OFA run passed 14 GB of this
+24 GiB machine before its first device and was stopped (NB201 was not tried).
+
 Reuses the fold networks of ``benchmarks/cv_report.py`` (trained first if missing)
 and scores every device with the one that never saw it. Prints mean Spearman ρ per
 space, method and K; writes ``benchmarks/results/residual_mix.json`` (the means,
