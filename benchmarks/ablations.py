@@ -22,9 +22,9 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
 * ``more-resources``: 8 priced resources per base quantity instead of 4 (capacity).
 
 Besides the held-out scores, ``seen_k10`` is each space's mean ρ at K = 10 on the
-*training* devices (same archs): how well the network fits devices it was trained
-on. Where that is far below ``benchmarks/ceiling.py``'s many-shot reference, the
-network lacks capacity for those devices, whatever the adaptation does.
+devices the variant trained on (same archs): how well the network fits devices it
+was trained on. Where that is far below ``benchmarks/ceiling.py``'s many-shot
+reference, the network does not fit those devices, whatever the adaptation does.
 
 Writes ``benchmarks/results/ablations.json``:
 ``{variant: {space: {k3, k10, seen_k10}, steps, recipe_version, train_s}}``,
@@ -147,7 +147,8 @@ def _run_variants(
             rho = mean_scores(method_rows, "spearman")[method]
             error = mean_scores(method_rows, "mape")[method]
             result[space] = {f"k{k}": {"spearman": rho[k], "mape": error[k]} for k in (3, 10)}
-            seen_rows, _ = evaluate(meta, table, [d for d in kept if d in table.devices], [10])
+            trained = [d for d in kept if d in table.devices and d not in dropped]
+            seen_rows, _ = evaluate(meta, table, trained, [10])
             result[space]["seen_k10"] = mean_scores(seen_rows, "spearman")[method][10]
         print(name, json.dumps(result), flush=True)
         # read again before writing: several runs (--variants split) may share --out
