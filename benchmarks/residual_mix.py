@@ -3,7 +3,7 @@
     python benchmarks/residual_mix.py [--spaces fbnet] [--steps 1875] [--folds 4]
 
 On FBNet the meta-trained GNN fits some devices poorly *even when it was trained on
-them* (the Intel CPUs at ρ 0.77–0.82, the batch-64 GPUs at 0.90–0.93, against 0.95–0.99
+them* (the Intel CPUs at ρ 0.77–0.82, the batch-64 GPUs at 0.90–0.93, against 0.945–0.998
 for a per-device linear model over many archs, ``ceiling.py``), while ``device-mix`` (a
 ridge over the training devices' measured latencies) ranks those devices well and
 the others badly. Residual-mix keeps the GNN and borrows the training devices'
