@@ -1,6 +1,7 @@
 """Shared by the benchmarks that score variants on the CV's fold networks
-(``adapt_steps.py``, ``device_basis.py``, ``blend_weights.py``): their options, and
-mean Spearman ρ per (space, variant, K)."""
+(``adapt_steps.py``, ``device_basis.py``, ``blend_weights.py``, ``residual_mix.py``):
+their options, the fold networks' own training devices, and mean Spearman ρ per
+(space, variant, K)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fewlat.meta.evaluation import DeviceCase
-from fewlat.meta.predictor import MetaPredictor, load_checkpoint
+from fewlat.meta.predictor import MetaPredictor, load_checkpoint, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli import cv_fold_dir
 from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
@@ -50,6 +51,22 @@ def space_cases(
     )
     for meta, _, device, case in cases:
         yield meta, device, case
+
+
+def manifest_log_ms(meta: MetaPredictor, table: LatencyTable, eager: bool) -> dict[str, np.ndarray]:
+    """``{device: log ms of every arch of table}`` for each device of the fold network's
+    training manifest that measured its suite's anchor, adapted on its whole suite
+    (as the kind of device it is); the archs' graphs as a device of kind ``eager`` ran them."""
+    space, suite = table.space, list(meta.suites_[table.space])
+    graphs = meta.cache.for_archs(space, table.archs, eager=eager)
+    found = {}
+    for device in [d for d in meta.info_["manifest"][space]["devices"] if d in table.devices]:
+        timings = [table.lookup_ms(a, device) for a in suite]
+        if not np.isfinite(timings[0]):
+            continue
+        adapted = meta.adapt({space: timings}, eager=runs_eagerly(table, device))
+        found[device] = np.log(adapted.predict(graphs).latency_ms)
+    return found
 
 
 def print_space(scores: Scores, space: str, shots: tuple[int, ...], width: int = 22) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from _fold_scores import (
     Scores,
     fold_parser,
+    manifest_log_ms,
     print_space,
     recipe_and_tables,
     space_cases,
@@ -33,7 +34,7 @@ from _fold_scores import (
 
 from fewlat.meta.evaluation import device_mix, mix_inputs
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import MetaPredictor, runs_eagerly
+from fewlat.meta.predictor import MetaPredictor
 from fewlat.meta.tables import LatencyTable
 from fewlat.service.cli import kept_on_disk
 
@@ -44,20 +45,9 @@ RIDGE_ALPHA = 0.1  # device-mix's
 
 def _basis(meta: MetaPredictor, table: LatencyTable, eager: bool) -> tuple[np.ndarray, np.ndarray]:
     """Predicted log ms ``[archs, T]`` of every arch of ``table`` and ``[suite, T]`` of the
-    suite, by each of the T devices of the fold network's training manifest, adapted on
-    its whole suite; the archs' graphs as a device of kind ``eager`` ran them."""
-    space, suite = table.space, list(meta.suites_[table.space])
-    graphs = meta.cache.for_archs(space, table.archs, eager=eager)
-    suite_graphs = meta.cache.for_archs(space, suite, eager=eager)
-    archs_log, suite_log = [], []
-    for device in [d for d in meta.info_["manifest"][space]["devices"] if d in table.devices]:
-        timings = [table.lookup_ms(a, device) for a in suite]
-        if not np.isfinite(timings[0]):
-            continue
-        adapted = meta.adapt({space: timings}, eager=runs_eagerly(table, device))
-        archs_log.append(np.log(adapted.predict(graphs).latency_ms))
-        suite_log.append(np.log(adapted.predict(suite_graphs).latency_ms))
-    return np.stack(archs_log, axis=1), np.stack(suite_log, axis=1)
+    suite, by each of the T devices of :func:`manifest_log_ms`."""
+    archs_log = np.stack(list(manifest_log_ms(meta, table, eager).values()), axis=1)
+    return archs_log, archs_log[[table.row_of(a) for a in meta.suites_[table.space]]]
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ import numpy as np
 from _fold_scores import (
     Scores,
     fold_parser,
+    manifest_log_ms,
     print_space,
     recipe_and_tables,
     space_cases,
@@ -57,7 +58,7 @@ from ceiling import one_hot_by_position
 
 from fewlat.meta.evaluation import DeviceCase, device_mix
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import GraphSet, MetaPredictor, runs_eagerly
+from fewlat.meta.predictor import MetaPredictor, runs_eagerly
 from fewlat.meta.tables import LatencyTable
 from fewlat.service.cli import kept_on_disk
 
@@ -65,14 +66,6 @@ SHOTS = (3, 5, 10)
 MIX_ALPHA = 0.1  # device-mix's ridge
 RESIDUAL_ALPHA = 1.0  # the residual models' ridge
 METHODS = ("fewlat", "resmix-table", "resmix-tokens", "resmix-colours")
-
-
-def _dense_counts(graphs: GraphSet) -> np.ndarray:
-    """``[G, U]`` colour counts of ``graphs``, only the colours they use."""
-    dense = np.zeros((len(graphs), graphs.colours.n_colours), np.float32)
-    rows = np.repeat(np.arange(len(graphs)), np.diff(graphs.indptr))
-    np.add.at(dense, (rows, graphs.indices), graphs.counts)
-    return dense[:, dense.any(axis=0)]
 
 
 def _ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -88,22 +81,18 @@ class _Residuals:
     kind of device (eager or not), over every arch of the table."""
 
     def __init__(self, meta: MetaPredictor, table: LatencyTable, eager: bool, fit: np.ndarray):
-        space, suite = table.space, list(meta.suites_[table.space])
-        graphs = meta.cache.for_archs(space, table.archs, eager=eager)
-        tokens, colours = one_hot_by_position(list(table.archs))[:, :-1], _dense_counts(graphs)
+        graphs = meta.cache.for_archs(table.space, table.archs, eager=eager)
+        tokens = one_hot_by_position(list(table.archs))[:, :-1]
+        colours = graphs.restricted()[1].numpy()  # counts of the colours they use
+        suite_rows = [table.row_of(a) for a in meta.suites_[table.space]]
         self.by_device: dict[str, dict[str, np.ndarray]] = {}
         #: ρ of the network, adapted on the device's whole suite, on all its archs: how
         #: well the fold network fits a device it was trained on
         self.seen: dict[str, float] = {}
-        for device in meta.info_["manifest"][space]["devices"]:
-            if device not in table.devices:
-                continue
+        for device, log_gnn in manifest_log_ms(meta, table, eager).items():
             column = table.column(device)
-            timings = [table.lookup_ms(a, device) for a in suite]
-            if not np.isfinite(timings).all():
+            if not np.isfinite(column[suite_rows]).all():
                 continue
-            adapted = meta.adapt({space: timings}, eager=runs_eagerly(table, device))
-            log_gnn = np.log(adapted.predict(graphs).latency_ms)
             measured = np.isfinite(column) & (column > 0)
             self.seen[device] = spearman(column[measured], np.exp(log_gnn[measured]))
             residual = np.full(len(table), np.nan)

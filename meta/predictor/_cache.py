@@ -219,8 +219,8 @@ class GraphCache:
         """The search space of each cached graph: an arch's own space, or the space ONNX
         bytes were recognised as from their nodes (:func:`recognise`; None: no space).
 
-        The first call on ONNX bytes builds the spaces' vocabularies (a few seconds,
-        once per process).
+        The first call on ONNX bytes reads the shipped vocabularies (a vocabulary the
+        file lacks is built, a few seconds, once per process; :func:`vocabulary`).
 
         Raises:
             KeyError: a key that is not cached (never added, or trimmed since).
