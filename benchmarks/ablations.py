@@ -1,6 +1,6 @@
 """Ablations of the predictor's design on one fixed device split (quick).
 
-    python benchmarks/ablations.py [--steps 800] [--spaces nb201,fbnet,ofa_mbv3]
+    python benchmarks/ablations.py [--steps 800] [--seed 0] [--spaces nb201,fbnet,ofa_mbv3]
         [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,wide,
                     more-resources]
 
@@ -20,6 +20,12 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
 * ``half-devices``: half of the training devices (every other one).
 * ``wide``: node states of 128 instead of 64 (capacity);
 * ``more-resources``: 8 priced resources per base quantity instead of 4 (capacity).
+* ``spread-loss``: each device's query errors in units of its archs' spread
+  (``TrainConfig.loss = "spread"``).
+* ``all-shots``: every training episode adapts on the whole suite (``min_shots``
+  10, no dropped shots) instead of K drawn from 3 to 10 with 10% of shots dropped;
+  it is still scored at K = 3 and 10.
+* ``spread-all-shots``: both.
 
 Besides the held-out scores, ``seen_k10`` is each space's mean ρ at K = 10 on the
 devices the variant trained on (same archs): how well the network fits devices it
@@ -27,8 +33,9 @@ was trained on. Where that is far below ``benchmarks/ceiling.py``'s many-shot
 reference, the network does not fit those devices, whatever the adaptation does.
 
 Writes ``benchmarks/results/ablations.json``:
-``{variant: {space: {k3, k10, seen_k10}, steps, recipe_version, train_s}}``,
-adding to what is there (runs with different ``--variants`` may share ``--out``).
+``{variant: {space: {k3, k10, seen_k10}, steps, recipe_version, seed, train_s}}``
+(the key is ``"<variant> seed <n>"`` for a ``--seed`` other than 0), adding to
+what is there (runs with different ``--variants`` or ``--seed`` may share ``--out``).
 Graphs come from the graph cache (``FEWLAT_CACHE_DIR``), so ``train_s`` is training alone.
 """
 
@@ -78,6 +85,7 @@ def main() -> None:
         "--variants",
         default="base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,wide,more-resources",
     )
+    parser.add_argument("--seed", type=int, default=0, help="the recipe's seed (weights, draws)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ablations.json"))
     args = parser.parse_args()
     roots = args.data.split(",")
@@ -110,7 +118,7 @@ def _run_variants(
     cache: GraphCache,
 ) -> None:
     """Meta-train and score each of ``args.variants``; add each result to ``args.out``."""
-    base = TrainConfig(steps=args.steps)
+    base = TrainConfig(steps=args.steps, seed=args.seed)
     variants = {
         "base": (base, ()),
         "no-op-prices": (replace(base, model=replace(base.model, op_prices=False)), ()),
@@ -121,6 +129,9 @@ def _run_variants(
         "no-supernet": (base, ()),
         "wide": (replace(base, model=replace(base.model, hidden=128)), ()),
         "more-resources": (replace(base, model=replace(base.model, resources=8)), ()),
+        "spread-loss": (replace(base, loss="spread"), ()),
+        "all-shots": (replace(base, min_shots=10, drop_shot=0.0), ()),
+        "spread-all-shots": (replace(base, loss="spread", min_shots=10, drop_shot=0.0), ()),
     }
     no_anchor = [{**s, "entries": s["entries"][1:]} for s in suites]
     for name in args.variants.split(","):
@@ -140,6 +151,7 @@ def _run_variants(
         result = {
             "steps": args.steps,
             "recipe_version": RECIPE_VERSION,
+            "seed": args.seed,
             "train_s": time.perf_counter() - start,
         }
         for space, table in scored.items():
@@ -154,7 +166,8 @@ def _run_variants(
         # read again before writing: several runs (--variants split) may share --out
         args.out.parent.mkdir(parents=True, exist_ok=True)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        replace_atomically(args.out, json.dumps({**results, name: result}, indent=1))
+        key = name if args.seed == 0 else f"{name} seed {args.seed}"
+        replace_atomically(args.out, json.dumps({**results, key: result}, indent=1))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ from fewlat.meta.tables import LatencyTable
 __all__ = ["SpaceData", "TrainConfig", "Trainer"]
 
 _SCHEDULES = ("cosine", "constant")
+_LOSSES = ("huber", "spread")
+#: the smallest spread (log units) a device's errors are divided by under ``loss="spread"``
+_MIN_SPREAD = 0.02
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class TrainConfig:
         min_shots: smallest K drawn for an episode (the largest is the suite length).
         drop_shot: chance that a non-anchor shot is masked out (teaches the mask).
         target: ``"ratio"`` (log latency / anchor) or ``"raw"`` (log latency).
+        loss: ``"huber"``: Huber error (β = 0.1) of the query targets. ``"spread"``:
+            the same with each device's errors divided by the spread (standard
+            deviation) of its query targets in the episode (β = 1 spread), so a
+            device whose archs differ by a few percent (FBNet) weighs its ranking
+            errors as much as one whose archs differ several-fold (NB201).
         max_archs: query archs kept per space (a deterministic subset).
         seed: seeds the model's initial weights and every draw.
         model: the network's architecture.
@@ -70,20 +78,41 @@ class TrainConfig:
     min_shots: int = 3
     drop_shot: float = 0.1
     target: str = "ratio"
+    loss: str = "huber"
     max_archs: int = 2000
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The recipe as JSON-ready values. ``loss`` is left out while it is
+        ``"huber"``, the one loss of recipes before it existed, so that such a
+        recipe keeps the dict, and the fold-model and resume keys hashed from it."""
+        raw = asdict(self)
+        if raw["loss"] == "huber":
+            del raw["loss"]
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
         raw = dict(raw)
         raw.setdefault("lr_schedule", "constant")  # recipes <= 4 had no schedule
+        raw.setdefault("loss", "huber")  # left out while it is huber (see to_dict)
         # checkpoints written before op prices existed have none
         raw["model"] = ModelConfig(**{"op_prices": False, **raw.get("model", {})})
         return cls(**raw)
+
+
+def query_loss(pred: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    """The episode loss of predicted against measured targets, both ``[D, Q]`` (log units).
+
+    ``"huber"``: the mean Huber error (β = 0.1). ``"spread"``: each device's errors
+    divided by the standard deviation of its Q targets (at least ``_MIN_SPREAD``),
+    then the mean Huber error with β = 1 (one spread).
+    """
+    if loss == "spread":
+        spread = target.std(dim=1, keepdim=True).clamp(min=_MIN_SPREAD)
+        return F.smooth_l1_loss(pred / spread, target / spread, beta=1.0)
+    return F.smooth_l1_loss(pred, target, beta=0.1)
 
 
 @dataclass(frozen=True)
@@ -156,6 +185,10 @@ class Trainer:
             raise InvalidParameterError(
                 f"unknown lr_schedule {config.lr_schedule!r}; use one of {', '.join(_SCHEDULES)}"
             )
+        if config.loss not in _LOSSES:
+            raise InvalidParameterError(
+                f"unknown loss {config.loss!r}; use one of {', '.join(_LOSSES)}"
+            )
         model_config = replace(config.model, descriptor_size=descriptor_size(n_suites))
         self.config = config = replace(config, model=model_config)
         self.data = list(data)
@@ -204,7 +237,7 @@ class Trainer:
         return _Episode(space, cols, shots, archs, support, lat[np.ix_(query, cols)].T)
 
     def episode_loss(self, episode: _Episode) -> torch.Tensor:
-        """Mean Huber loss of log latency ratios on the episode's queries."""
+        """Mean Huber loss of log latency ratios on the episode's queries (see ``loss``)."""
         cfg = self.config
         graphs = self.cache.for_archs(
             episode.space.table.space, episode.archs, eager=episode.space.eager
@@ -240,7 +273,7 @@ class Trainer:
                 for d in range(len(episode.cols))
             ]
         )
-        return F.smooth_l1_loss(pred, query_y.float(), beta=0.1)
+        return query_loss(pred, query_y.float(), cfg.loss)
 
     def learning_rate(self, step: int) -> float:
         """The Adam learning rate at ``step`` (0-based) under the recipe's schedule."""

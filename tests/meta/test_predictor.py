@@ -536,6 +536,43 @@ def test_the_learning_rate_decays_on_a_cosine_to_zero_at_the_last_step():
         _nb201_trainer(replace(TINY, lr_schedule="step"))
 
 
+def test_the_spread_loss_weighs_each_device_s_errors_by_its_archs_spread():
+    from fewlat.meta.predictor._train import _MIN_SPREAD, query_loss
+
+    target = torch.tensor([[0.0, 0.1, 0.2, 0.3], [0.0, 1.0, 2.0, 3.0]])
+    error = torch.tensor([[0.05, -0.05, 0.05, -0.05], [0.5, -0.5, 0.5, -0.5]])
+    # the same errors relative to each device's spread weigh the same
+    per_device = [
+        float(query_loss(target[d : d + 1] + error[d : d + 1], target[d : d + 1], "spread"))
+        for d in range(2)
+    ]
+    assert per_device[0] == pytest.approx(per_device[1])
+    spread = float(target[0].std())
+    assert per_device[0] == pytest.approx(0.5 * (0.05 / spread) ** 2)
+    # the Huber loss weighs absolute errors: the wide device's are 100 times heavier
+    huber = [
+        float(query_loss(target[d : d + 1] + error[d : d + 1], target[d : d + 1], "huber"))
+        for d in range(2)
+    ]
+    assert huber[0] == pytest.approx(0.5 * 0.05**2 / 0.1)
+    assert huber[1] == pytest.approx(0.5 - 0.05)
+    # a device whose archs all take the same time is divided by the floor, not by 0
+    flat = torch.zeros(1, 4)
+    assert float(query_loss(flat + 0.01, flat, "spread")) == pytest.approx(
+        0.5 * (0.01 / _MIN_SPREAD) ** 2
+    )
+    # a recipe trains with it; older recipes had the Huber loss only
+    trainer = _nb201_trainer(replace(TINY, steps=2, loss="spread"))
+    trainer.train(2)
+    assert trainer.skipped_steps == 0
+    # the Huber loss leaves the recipe's dict (and the keys hashed from it) as it was
+    assert "loss" not in TINY.to_dict() and TrainConfig.from_dict(TINY.to_dict()).loss == "huber"
+    spread = replace(TINY, loss="spread")
+    assert TrainConfig.from_dict(spread.to_dict()) == spread
+    with pytest.raises(InvalidParameterError, match="unknown loss 'l2'; use one of huber, spread"):
+        _nb201_trainer(replace(TINY, loss="l2"))
+
+
 def test_a_device_state_beyond_the_clamp_is_recorded_and_warned_about(trained):
     import copy
 
