@@ -549,7 +549,7 @@ def test_the_spread_loss_weighs_each_device_s_errors_by_its_archs_spread():
     assert per_device[0] == pytest.approx(per_device[1])
     spread = float(target[0].std())
     assert per_device[0] == pytest.approx(0.5 * (0.05 / spread) ** 2)
-    # the Huber loss weighs absolute errors: the wide device's are 100 times heavier
+    # the Huber loss weighs absolute errors: the wide device's ten-fold errors weigh 36 times more
     huber = [
         float(query_loss(target[d : d + 1] + error[d : d + 1], target[d : d + 1], "huber"))
         for d in range(2)
@@ -561,14 +561,14 @@ def test_the_spread_loss_weighs_each_device_s_errors_by_its_archs_spread():
     assert float(query_loss(flat + 0.01, flat, "spread")) == pytest.approx(
         0.5 * (0.01 / _MIN_SPREAD) ** 2
     )
-    # a recipe trains with it; older recipes had the Huber loss only
+    # a recipe trains with it
     trainer = _nb201_trainer(replace(TINY, steps=2, loss="spread"))
     trainer.train(2)
     assert trainer.skipped_steps == 0
     # the Huber loss leaves the recipe's dict (and the keys hashed from it) as it was
     assert "loss" not in TINY.to_dict() and TrainConfig.from_dict(TINY.to_dict()).loss == "huber"
-    spread = replace(TINY, loss="spread")
-    assert TrainConfig.from_dict(spread.to_dict()) == spread
+    spread_recipe = replace(TINY, loss="spread")
+    assert TrainConfig.from_dict(spread_recipe.to_dict()) == spread_recipe
     with pytest.raises(InvalidParameterError, match="unknown loss 'l2'; use one of huber, spread"):
         _nb201_trainer(replace(TINY, loss="l2"))
 
