@@ -79,11 +79,25 @@ def print_space(scores: Scores, space: str, shots: tuple[int, ...], width: int =
         print(f"{space:9s} {name:{width}s} {cells}", flush=True)
 
 
-def write_scores(scores: Scores, path: Path, folds: int, steps: int) -> None:
-    """``{"folds", "steps", "rows": [{space, method, shots, spearman (mean), devices}]}``."""
+def write_scores(
+    scores: Scores,
+    path: Path,
+    folds: int,
+    steps: int,
+    *,
+    mape: Scores | None = None,
+    **extra: object,
+) -> None:
+    """``{"folds", "steps", "rows": [{space, method, shots, spearman (mean), devices}],
+    **extra}``; with ``mape`` (one MAPE per device, keyed as ``scores``) each row also
+    has ``median_mape``, the median over the devices."""
     rows = [
         {"space": s, "method": m, "shots": k, "spearman": float(np.mean(v)), "devices": len(v)}
         for (s, m, k), v in scores.items()
     ]
+    if mape is not None:
+        for row in rows:
+            row["median_mape"] = float(np.median(mape[(row["space"], row["method"], row["shots"])]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"folds": folds, "steps": steps, "rows": rows}, indent=1))
+    result = {"folds": folds, "steps": steps, "rows": rows, **extra}
+    path.write_text(json.dumps(result, indent=1))

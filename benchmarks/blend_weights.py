@@ -22,8 +22,6 @@ Spearman ρ and median MAPE per space, K and weighting, and writes
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from _fold_scores import (
     Scores,
@@ -34,7 +32,7 @@ from _fold_scores import (
     write_scores,
 )
 
-from fewlat.meta.metrics import spearman
+from fewlat.meta.metrics import mape, spearman
 from fewlat.service.cli import kept_on_disk
 
 SHOTS = (3, 5, 10)
@@ -56,7 +54,7 @@ def main() -> None:
     args = fold_parser(__doc__, "benchmarks/results/blend_weights.json").parse_args()
     recipe, train = recipe_and_tables(args.data)
     scores: Scores = {}
-    mape: Scores = {}
+    errors: Scores = {}
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             for meta, _, case in space_cases(recipe, train, space, args.folds, args.steps):
@@ -72,18 +70,15 @@ def main() -> None:
                         scores.setdefault((space, name, k), []).append(
                             spearman(case.measured_ms, predicted)
                         )
-                        mape.setdefault((space, name, k), []).append(
-                            float(np.mean(np.abs(predicted / case.measured_ms - 1)))
+                        errors.setdefault((space, name, k), []).append(
+                            mape(case.measured_ms, predicted)
                         )
             print_space(scores, space, SHOTS)
-            for name in dict.fromkeys(m for s, m, _ in mape if s == space):
-                cells = "  ".join(f"K={k}: {np.median(mape[(space, name, k)]):.3f}" for k in SHOTS)
+            for name in dict.fromkeys(m for s, m, _ in errors if s == space):
+                medians = [np.median(errors[(space, name, k)]) for k in SHOTS]
+                cells = "  ".join(f"K={k}: {m:.3f}" for k, m in zip(SHOTS, medians, strict=True))
                 print(f"{space:9s} {'MAPE ' + name:22s} {cells}", flush=True)
-    write_scores(scores, args.out, args.folds, args.steps)
-    written = json.loads(args.out.read_text())
-    for row in written["rows"]:
-        row["median_mape"] = float(np.median(mape[(row["space"], row["method"], row["shots"])]))
-    args.out.write_text(json.dumps(written, indent=1))
+    write_scores(scores, args.out, args.folds, args.steps, mape=errors)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,19 @@ plus ``median_mape``.
 
 from __future__ import annotations
 
-import json
+import copy
 from dataclasses import replace
 
-import numpy as np
-from _fold_scores import fold_parser, print_space, recipe_and_tables, space_cases
+from _fold_scores import (
+    Scores,
+    fold_parser,
+    print_space,
+    recipe_and_tables,
+    space_cases,
+    write_scores,
+)
 
 from fewlat.meta.metrics import mape, spearman
-from fewlat.meta.predictor import load_checkpoint
 from fewlat.service.cli import kept_on_disk
 
 SHOTS = (3, 5, 10)
@@ -40,11 +45,11 @@ def main() -> None:
     parser.add_argument("--drop-shot", type=float, default=0.0)
     args = parser.parse_args()
     shipped, train = recipe_and_tables(args.data)
-    candidate = load_checkpoint(cache=shipped.cache)
+    candidate = copy.copy(shipped)  # the same networks and cache; only the recipe differs
     options = {"loss": args.loss, "min_shots": args.min_shots, "drop_shot": args.drop_shot}
     candidate.config = replace(candidate.config, **options)
-    rho: dict[tuple[str, str, int], list[float]] = {}
-    error: dict[tuple[str, str, int], list[float]] = {}
+    rho: Scores = {}
+    error: Scores = {}
     with kept_on_disk(shipped.cache, None):
         for space in args.spaces.split(","):
             for name, recipe in (("shipped", shipped), ("candidate", candidate)):
@@ -55,20 +60,7 @@ def main() -> None:
                         rho.setdefault((space, name, k), []).append(spearman(case.measured_ms, ms))
                         error.setdefault((space, name, k), []).append(mape(case.measured_ms, ms))
             print_space(rho, space, SHOTS, width=10)
-    rows = [
-        {
-            "space": s,
-            "method": m,
-            "shots": k,
-            "spearman": float(np.mean(v)),
-            "median_mape": float(np.median(error[(s, m, k)])),
-            "devices": len(v),
-        }
-        for (s, m, k), v in rho.items()
-    ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"folds": args.folds, "steps": args.steps, "candidate": options, "rows": rows}
-    args.out.write_text(json.dumps(result, indent=1))
+    write_scores(rho, args.out, args.folds, args.steps, mape=error, candidate=options)
 
 
 if __name__ == "__main__":

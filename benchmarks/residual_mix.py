@@ -37,7 +37,6 @@ per-device plot beside it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import matplotlib
@@ -173,12 +172,10 @@ def main() -> None:
                 per_device.setdefault(space, {})[device] = last
                 print(space, device, " ".join(f"{m}={v:.3f}" for m, v in last.items()), flush=True)
             print_space(scores, space, SHOTS, width=16)
-    write_scores(scores, args.out, args.folds, args.steps)
     for space, devices in seen.items():
         for device, rhos in devices.items():
             per_device[space].setdefault(device, {})["seen"] = float(np.mean(rhos))
-    results = json.loads(args.out.read_text())
-    args.out.write_text(json.dumps({**results, "devices": per_device}, indent=1))
+    write_scores(scores, args.out, args.folds, args.steps, devices=per_device)
     _plot(per_device, args.out.with_suffix(".png"))
 
 

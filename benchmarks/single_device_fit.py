@@ -26,8 +26,7 @@ import numpy as np
 import torch
 
 from fewlat.meta.metrics import spearman
-from fewlat.meta.predictor import GraphCache, ModelConfig, runs_eagerly
-from fewlat.meta.predictor._model import LatencyGNN
+from fewlat.meta.predictor import GraphCache, LatencyGNN, ModelConfig, runs_eagerly
 from fewlat.meta.tables import LatencyTable, read_pool
 from fewlat.service.cli import kept_on_disk
 
