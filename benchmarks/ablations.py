@@ -1,8 +1,9 @@
 """Ablations of the predictor's design on one fixed device split (quick).
 
     python benchmarks/ablations.py [--steps 800] [--seed 0] [--spaces nb201,fbnet,ofa_mbv3]
-        [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,wide,
-                    more-resources]
+        [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,
+                    wide,more-resources,spread-loss,all-shots,spread-all-shots,node-prices,
+                    node-prices-64,spread-node-prices,spread-all-shots-node-prices]
 
 Every variant is meta-trained on the same training devices (every fourth
 device name, sorted, is held out, in every space) and scored on the held-out
@@ -26,6 +27,11 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
   10, no dropped shots) instead of K drawn from 3 to 10 with 10% of shots dropped;
   it is still scored at K = 3 and 10.
 * ``spread-all-shots``: both.
+* ``node-prices`` / ``node-prices-64``: the head also prices 16 / 64 learned
+  directions of the node state (``ModelConfig.node_prices``).
+* ``spread-node-prices``: the spread loss and 16 node prices (the candidate
+  recipe of ``cv_report.py --loss spread --node-prices 16``);
+  ``spread-all-shots-node-prices``: that with all shots.
 
 Besides the held-out scores, ``seen_k10`` is each space's mean ρ at K = 10 on the
 devices the variant trained on (same archs): how well the network fits devices it
@@ -119,6 +125,7 @@ def _run_variants(
 ) -> None:
     """Meta-train and score each of ``args.variants``; add each result to ``args.out``."""
     base = TrainConfig(steps=args.steps, seed=args.seed)
+    priced = replace(base, model=replace(base.model, node_prices=16))
     variants = {
         "base": (base, ()),
         "no-op-prices": (replace(base, model=replace(base.model, op_prices=False)), ()),
@@ -132,6 +139,13 @@ def _run_variants(
         "spread-loss": (replace(base, loss="spread"), ()),
         "all-shots": (replace(base, min_shots=10, drop_shot=0.0), ()),
         "spread-all-shots": (replace(base, loss="spread", min_shots=10, drop_shot=0.0), ()),
+        "node-prices": (priced, ()),
+        "node-prices-64": (replace(base, model=replace(base.model, node_prices=64)), ()),
+        "spread-node-prices": (replace(priced, loss="spread"), ()),
+        "spread-all-shots-node-prices": (
+            replace(priced, loss="spread", min_shots=10, drop_shot=0.0),
+            (),
+        ),
     }
     no_anchor = [{**s, "entries": s["entries"][1:]} for s in suites]
     for name in args.variants.split(","):

@@ -19,6 +19,15 @@ every tensor of node states is ``[D, U, H]`` for D devices and U colours.
   is slow here" directly (on NB201 at batch 256 a pool costs a seventh of a
   3×3 conv on a 2080 Ti and three quarters of one on a Titan X, and per-op
   costs fit those tables at ρ ≥ 0.997).
+  With ``node_prices`` = C the device also prices C learned directions of the
+  node state: a node's cost is multiplied by ``exp(u(h) · head_u)`` with
+  ``u = W h`` (learned, shared) and ``head_u`` (C more head entries, 0 at the
+  start: no change). Op prices are the fixed, one-hot case of this; learned
+  directions let the shots move the cost of a node *in its context*
+  (``benchmarks/head_capacity.py``: with prices alone, even fitted on 300
+  archs, the network ranked the Intel CPUs' FBNet archs well below what a
+  price per node-state direction reached). Tried as a recipe and not shipped:
+  the CV did not move, and nodes unlike the training spaces' got wild costs.
   ``pooled``: ``log S = mean-pooled h · w_d + b_d``.
   Either way the network predicts ``log S``.
 * The head starts from a learned initial value plus an offset from the device
@@ -56,6 +65,9 @@ class ModelConfig:
         readout: ``"additive"`` or ``"pooled"``.
         op_prices: additive readout: the head also prices each :data:`OP_GROUPS`
             kind of node (checkpoints older than this field have none).
+        node_prices: additive readout: the head also prices this many learned
+            directions of the node state (0: none, as before the field existed;
+            16 was tried as a recipe and not shipped, README).
     """
 
     hidden: int = 64
@@ -64,9 +76,15 @@ class ModelConfig:
     descriptor_size: int = 24
     readout: str = "additive"
     op_prices: bool = True
+    node_prices: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The architecture as JSON-ready values; ``node_prices`` is left out while it
+        is 0, so that a design from before the field keeps its dict (and hashes)."""
+        raw = asdict(self)
+        if raw["node_prices"] == 0:
+            del raw["node_prices"]
+        return raw
 
 
 class LatencyGNN(nn.Module):
@@ -76,6 +94,10 @@ class LatencyGNN(nn.Module):
         super().__init__()
         if config.readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {config.readout!r}")
+        if config.node_prices < 0 or (config.node_prices and config.readout != "additive"):
+            raise ValueError(
+                f"node_prices must be 0, or > 0 with the additive readout, got {config.node_prices}"
+            )
         self.config = config
         h, levels = config.hidden, config.levels
         self.encode = nn.Linear(len(NODE_FEATURES), h)
@@ -87,6 +109,8 @@ class LatencyGNN(nn.Module):
         )
         self.film = nn.Linear(h, 2 * h * (levels + 1))
         self.resource = nn.Linear(h, config.resources * len(BASE_QUANTITIES))
+        if config.node_prices:
+            self.node_direction = nn.Linear(h, config.node_prices, bias=False)
         size = self.head_size
         self.head_offset = nn.Linear(h, size)
         self.head_init = nn.Parameter(torch.zeros(size))
@@ -126,7 +150,8 @@ class LatencyGNN(nn.Module):
         """Length of a device head: log prices (additive) or a linear readout (pooled)."""
         if self.config.readout == "additive":
             prices = self.config.resources * len(BASE_QUANTITIES)
-            return prices + (len(OP_GROUPS) if self.config.op_prices else 0)
+            ops = len(OP_GROUPS) if self.config.op_prices else 0
+            return prices + ops + self.config.node_prices
         return self.config.hidden + 1
 
     def node_values(self, h: torch.Tensor, head: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -137,7 +162,8 @@ class LatencyGNN(nn.Module):
         Additive readout: the node's cost ``Σ_r exp(head_r) · base_b(r) · softplus(g_r(h))``:
         each resource r is one base quantity (MACs, bytes, elements, 1) times a
         learned efficiency of this node in context; with ``op_prices`` times
-        ``exp(kinds · head_ops)``. Pooled readout: its term of the mean,
+        ``exp(kinds · head_ops)``; with ``node_prices`` times ``exp(u(h) · head_u)``
+        (``head_u``: the head's last entries). Pooled readout: its term of the mean,
         ``h · head[:-1] + head[-1]``.
         """
         if self.config.readout == "additive":
@@ -149,8 +175,12 @@ class LatencyGNN(nn.Module):
             # any real device, so that one wild inner-loop step cannot overflow float32
             cost = amounts @ head[:prices].clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE).exp()
             if self.config.op_prices:
-                kind = (base[:, n_base:] @ head[prices:]).clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE)
+                ops = head[prices : prices + len(OP_GROUPS)]
+                kind = (base[:, n_base:] @ ops).clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE)
                 cost = cost * kind.exp()
+            if self.config.node_prices:
+                direction = self.node_direction(h) @ head[-self.config.node_prices :]
+                cost = cost * direction.clamp(-MAX_LOG_PRICE, MAX_LOG_PRICE).exp()
             return cost
         return h @ head[:-1] + head[-1]
 

@@ -85,9 +85,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """The recipe as JSON-ready values. ``loss`` is left out while it is
-        ``"huber"``, the one loss of recipes before it existed, so that such a
+        ``"huber"``, the one loss of recipes before it existed (and the model's
+        ``node_prices`` while 0, :meth:`ModelConfig.to_dict`), so that such a
         recipe keeps the dict, and the fold-model and resume keys hashed from it."""
-        raw = asdict(self)
+        raw = {**asdict(self), "model": self.model.to_dict()}
         if raw["loss"] == "huber":
             del raw["loss"]
         return raw
@@ -97,8 +98,9 @@ class TrainConfig:
         raw = dict(raw)
         raw.setdefault("lr_schedule", "constant")  # recipes <= 4 had no schedule
         raw.setdefault("loss", "huber")  # left out while it is huber (see to_dict)
-        # checkpoints written before op prices existed have none
-        raw["model"] = ModelConfig(**{"op_prices": False, **raw.get("model", {})})
+        # checkpoints written before op prices and node prices existed have none
+        defaults = {"op_prices": False, "node_prices": 0}
+        raw["model"] = ModelConfig(**{**defaults, **raw.get("model", {})})
         return cls(**raw)
 
 

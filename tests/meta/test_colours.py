@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -112,10 +114,51 @@ def test_op_price_scales_only_that_ops_nodes():
         h = model.embed(colours, film)[0]
         before = model.node_values(h, heads[0], colours.base)
         dearer = heads[0].clone()
-        dearer[-len(OP_GROUPS) + OP_GROUPS.index("op=AveragePool")] += np.log(3.0)
+        prices = model.config.resources * len(BASE_QUANTITIES)  # then op prices, node prices
+        dearer[prices + OP_GROUPS.index("op=AveragePool")] += np.log(3.0)
         after = model.node_values(h, dearer, colours.base)
     torch.testing.assert_close(after[pools], 3.0 * before[pools])
     torch.testing.assert_close(after[~pools], before[~pools])
+
+
+def test_node_prices_start_neutral_and_scale_each_node_by_its_direction():
+    """Zero node prices change nothing; a price on one direction multiplies every node's
+    cost by exp(its coordinate along that direction times the price)."""
+    torch.manual_seed(0)
+    config = ModelConfig(hidden=16, levels=2, descriptor_size=21, node_prices=3)
+    model, plain = LatencyGNN(config).eval(), LatencyGNN(replace(config, node_prices=0)).eval()
+    differ = ("node_direction", "head_")  # the head's own size differs
+    plain.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith(differ)}, strict=False
+    )
+    assert model.head_size == plain.head_size + 3
+    colours, _ = GraphCache(2).for_archs("nb201", _archs("nb201", 6)).restricted()
+    with torch.no_grad():
+        film, heads = model.device_state(torch.zeros(1, 21))
+        h = model.embed(colours, film)[0]
+        before = model.node_values(h, heads[0], colours.base)
+        torch.testing.assert_close(before, plain.node_values(h, heads[0][:-3], colours.base))
+        priced = heads[0].clone()
+        priced[-2] += 0.5
+        after = model.node_values(h, priced, colours.base)
+        along = model.node_direction(h)[:, 1]
+    assert along.abs().max() > 0.1  # the direction tells nodes apart
+    torch.testing.assert_close(after, before * torch.exp(0.5 * along))
+
+
+def test_node_prices_are_left_out_of_the_recipe_while_zero():
+    """A recipe without node prices keeps the dict (and so the fold and resume keys) it had
+    before the field existed, and loads as it was saved; one with them round-trips."""
+    from fewlat.meta.predictor import TrainConfig
+
+    unpriced = TrainConfig()
+    assert unpriced.model.node_prices == 0 and "node_prices" not in unpriced.to_dict()["model"]
+    assert TrainConfig.from_dict(unpriced.to_dict()) == unpriced
+    priced = TrainConfig(model=ModelConfig(node_prices=16))
+    assert priced.to_dict()["model"]["node_prices"] == 16
+    assert TrainConfig.from_dict(priced.to_dict()) == priced
+    with pytest.raises(ValueError, match="node_prices"):
+        LatencyGNN(ModelConfig(readout="pooled", node_prices=4))
 
 
 def test_checkpoint_configs_without_op_prices_load_as_before():
