@@ -186,8 +186,11 @@ def main() -> None:
     recipe = load_checkpoint()
     if args.loss is not None or args.node_prices is not None:
         config = recipe.config
-        model = replace(config.model, node_prices=args.node_prices or config.model.node_prices)
-        recipe.config = replace(config, loss=args.loss or config.loss, model=model)
+        if args.node_prices is not None:
+            config = replace(config, model=replace(config.model, node_prices=args.node_prices))
+        if args.loss is not None:
+            config = replace(config, loss=args.loss)
+        recipe.config = config
     train = {s: read_pool(roots, s) for s in recipe.suites_}
     fold_dir = cv_fold_dir()
     args.out.mkdir(parents=True, exist_ok=True)

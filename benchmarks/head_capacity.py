@@ -75,8 +75,10 @@ def _device_fits(
 
     archs = [suite[0], *(table.archs[r] for r in fit_rows)]  # the anchor first (ratio target)
     # the fit archs alone (fitting), and with the scored ones after them (scoring)
-    fitted = meta.cache.for_archs(space, archs, eager=eager).restricted()
-    every = meta.cache.for_archs(space, archs + scored, eager=eager).restricted()
+    graphs = {
+        "fitted": meta.cache.for_archs(space, archs, eager=eager).restricted(),
+        "every": meta.cache.for_archs(space, archs + scored, eager=eager).restricted(),
+    }
     k, hidden, levels = len(archs), model.config.hidden, model.config.levels
     target = shot_targets(np.array([[timings[0], *column[fit_rows]]]), True)[0][0]
     descriptor = torch.from_numpy(descriptor_vector(timings, names.index(space), len(names)))
@@ -84,18 +86,18 @@ def _device_fits(
     with torch.no_grad():
         z0 = model.device_net(descriptor[None])
         film0, head0 = model.device_state(descriptor[None])
-        h0 = {id(g): model.embed(g[0], film0) for g in (fitted, every)}
+        h0 = {name: model.embed(colours, film0) for name, (colours, _) in graphs.items()}
     with torch.enable_grad():  # the head fitted as adaptation does, on the fit archs
-        colours, counts = fitted
+        colours, counts = graphs["fitted"]
         head0 = adapt_heads(
-            model, h0[id(fitted)], head0, torch.full_like(meta.log_damping_, -5.0), 20,
+            model, h0["fitted"], head0, torch.full_like(meta.log_damping_, -5.0), 20,
             colours.base, counts, counts.sum(dim=1), target[None], mask, True,
         ).detach()  # fmt: skip
 
-    def log_ratio(z, head, w, graphs=fitted) -> torch.Tensor:
-        colours, counts = graphs
+    def log_ratio(z, head, w, which="fitted") -> torch.Tensor:
+        colours, counts = graphs[which]
         if z is None:
-            h = h0[id(graphs)][0]
+            h = h0[which][0]
         else:
             h = model.embed(colours, model.film(z).view(-1, levels + 1, 2, hidden))[0]
         values = model.node_values(h, head, colours.base)
@@ -106,7 +108,7 @@ def _device_fits(
 
     def rho(z, head, w) -> float:
         with torch.no_grad():
-            return spearman(column[scored_rows], np.exp(log_ratio(z, head, w, every)[k:].numpy()))
+            return spearman(column[scored_rows], np.exp(log_ratio(z, head, w, "every")[k:].numpy()))
 
     found["head"] = rho(None, head0[0], None)
     variants = {
