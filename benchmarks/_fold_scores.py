@@ -6,8 +6,10 @@ their options, the fold networks' own training devices, and mean Spearman ρ per
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,8 @@ from fewlat.service.handlers import BENCHMARK_FOLD_STEPS, held_out_cases
 
 #: (space, variant, K) → one Spearman ρ per held-out device
 Scores = dict[tuple[str, str, int], list[float]]
+#: the shot counts the fold benchmarks score, as the CV's table
+SHOTS = (3, 5, 10)
 
 
 def fold_parser(doc: str, out: str) -> argparse.ArgumentParser:
@@ -39,6 +43,20 @@ def recipe_and_tables(data: str) -> tuple[MetaPredictor, dict[str, LatencyTable]
     spaces pooled from the comma-separated ``data`` roots."""
     recipe = load_checkpoint()
     return recipe, {s: read_pool(data.split(","), s) for s in recipe.suites_}
+
+
+def candidate_recipe(
+    recipe: MetaPredictor, *, node_prices: int | None = None, **changes: object
+) -> MetaPredictor:
+    """A copy of ``recipe`` (the same networks and cache) whose training recipe has the
+    given :class:`TrainConfig` fields ``changes`` and, if given, ``ModelConfig.node_prices``:
+    its fold networks are a candidate recipe's (``recipe`` itself is not changed)."""
+    config = replace(recipe.config, **changes)
+    if node_prices is not None:
+        config = replace(config, model=replace(config.model, node_prices=node_prices))
+    candidate = copy.copy(recipe)
+    candidate.config = config
+    return candidate
 
 
 def space_cases(

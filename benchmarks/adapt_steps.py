@@ -16,6 +16,7 @@ evaluation data: a retrained recipe must confirm it.
 from __future__ import annotations
 
 from _fold_scores import (
+    SHOTS,
     Scores,
     fold_parser,
     print_space,
@@ -26,8 +27,6 @@ from _fold_scores import (
 
 from fewlat.meta.metrics import spearman
 from fewlat.service.cli import kept_on_disk
-
-SHOTS = (3, 5, 10)
 
 
 def main() -> None:

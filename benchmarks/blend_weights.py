@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 from _fold_scores import (
+    SHOTS,
     Scores,
     fold_parser,
     print_space,
@@ -34,8 +35,6 @@ from _fold_scores import (
 
 from fewlat.meta.metrics import mape, spearman
 from fewlat.service.cli import kept_on_disk
-
-SHOTS = (3, 5, 10)
 
 
 def weights(meta_error: float, pooled_error: float) -> dict[str, float]:

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _fold_scores import candidate_recipe
 
 from fewlat.meta.evaluation import mean_scores, plot_evaluation, score
 from fewlat.meta.predictor import (
@@ -185,12 +185,8 @@ def main() -> None:
     shots = [int(k) for k in args.shots.split(",")]
     recipe = load_checkpoint()
     if args.loss is not None or args.node_prices is not None:
-        config = recipe.config
-        if args.node_prices is not None:
-            config = replace(config, model=replace(config.model, node_prices=args.node_prices))
-        if args.loss is not None:
-            config = replace(config, loss=args.loss)
-        recipe.config = config
+        changes = {"loss": args.loss} if args.loss is not None else {}
+        recipe = candidate_recipe(recipe, node_prices=args.node_prices, **changes)
     train = {s: read_pool(roots, s) for s in recipe.suites_}
     fold_dir = cv_fold_dir()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from _fold_scores import (
+    SHOTS,
     Scores,
     fold_parser,
     manifest_log_ms,
@@ -38,7 +39,6 @@ from fewlat.meta.predictor import MetaPredictor
 from fewlat.meta.tables import LatencyTable
 from fewlat.service.cli import kept_on_disk
 
-SHOTS = (3, 5, 10)
 BLEND_WEIGHTS = (0.25, 0.5)
 RIDGE_ALPHA = 0.1  # device-mix's
 

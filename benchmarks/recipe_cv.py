@@ -20,11 +20,10 @@ plus ``median_mape``.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import replace
-
 from _fold_scores import (
+    SHOTS,
     Scores,
+    candidate_recipe,
     fold_parser,
     print_space,
     recipe_and_tables,
@@ -35,8 +34,6 @@ from _fold_scores import (
 from fewlat.meta.metrics import mape, spearman
 from fewlat.service.cli import kept_on_disk
 
-SHOTS = (3, 5, 10)
-
 
 def main() -> None:
     parser = fold_parser(__doc__, "benchmarks/results/recipe_cv.json")
@@ -45,9 +42,8 @@ def main() -> None:
     parser.add_argument("--drop-shot", type=float, default=0.0)
     args = parser.parse_args()
     shipped, train = recipe_and_tables(args.data)
-    candidate = copy.copy(shipped)  # the same networks and cache; only the recipe differs
     options = {"loss": args.loss, "min_shots": args.min_shots, "drop_shot": args.drop_shot}
-    candidate.config = replace(candidate.config, **options)
+    candidate = candidate_recipe(shipped, **options)
     rho: Scores = {}
     error: Scores = {}
     with kept_on_disk(shipped.cache, None):

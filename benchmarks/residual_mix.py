@@ -45,6 +45,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from _fold_scores import (
+    SHOTS,
     Scores,
     fold_parser,
     manifest_log_ms,
@@ -61,7 +62,6 @@ from fewlat.meta.predictor import MetaPredictor, runs_eagerly
 from fewlat.meta.tables import LatencyTable
 from fewlat.service.cli import kept_on_disk
 
-SHOTS = (3, 5, 10)
 MIX_ALPHA = 0.1  # device-mix's ridge
 RESIDUAL_ALPHA = 1.0  # the residual models' ridge
 METHODS = ("fewlat", "resmix-table", "resmix-tokens", "resmix-colours")
