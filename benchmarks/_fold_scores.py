@@ -45,6 +45,12 @@ def recipe_and_tables(data: str) -> tuple[MetaPredictor, dict[str, LatencyTable]
     return recipe, {s: read_pool(data.split(","), s) for s in recipe.suites_}
 
 
+def arch_halves(table: LatencyTable) -> np.ndarray:
+    """The seeded split of a table's archs (rows) into half A (True: fitted on) and half B
+    (scored), the same for every device and every benchmark that fits on one half."""
+    return np.random.default_rng(0).random(len(table)) < 0.5
+
+
 def candidate_recipe(
     recipe: MetaPredictor, *, node_prices: int | None = None, **changes: object
 ) -> MetaPredictor:

@@ -4,7 +4,8 @@
 
 For every device of ``--space`` that the CV fold network ``--fold`` (of
 ``benchmarks/cv_report.py``, kept under the cache folder) was trained on, each
-device's archs outside the suite are split into seeded halves A and B, and the
+device's archs outside the suite are split into the seeded halves A and B
+(``_fold_scores.arch_halves``, the same for every device), and the
 network ranks up to 1500 archs of half B (Spearman ρ) after four fits:
 
 * ``suite``: adapted as shipped, on the device's whole suite (K = 10);
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _fold_scores import recipe_and_tables
+from _fold_scores import arch_halves, recipe_and_tables
 
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import MetaPredictor, runs_eagerly
@@ -64,10 +65,11 @@ def _device_fits(
         return None
     eager = runs_eagerly(table, device)
     column = table.latency_ms[:, table.devices.index(device)]
-    rows = np.flatnonzero(np.isfinite(column))
-    rows = rows[~np.isin(rows, [table.row_of(a) for a in suite])]
-    half = np.random.default_rng(0).random(len(rows)) < 0.5
-    fit_rows, scored_rows = rows[half][:n_fit], rows[~half][:_SCORED]
+    usable = np.isfinite(column)
+    usable[[table.row_of(a) for a in suite]] = False
+    half_a = arch_halves(table)
+    fit_rows = np.flatnonzero(usable & half_a)[:n_fit]
+    scored_rows = np.flatnonzero(usable & ~half_a)[:_SCORED]
     scored = [table.archs[r] for r in scored_rows]
     found = {}
     adapted = meta.adapt({space: timings}, method="meta-only", eager=eager)

@@ -47,6 +47,7 @@ import numpy as np
 from _fold_scores import (
     SHOTS,
     Scores,
+    arch_halves,
     fold_parser,
     manifest_log_ms,
     print_space,
@@ -155,7 +156,7 @@ def main() -> None:
     with kept_on_disk(recipe.cache, None):
         for space in args.spaces.split(","):
             table = train[space]
-            fit = np.random.default_rng(0).random(len(table)) < 0.5  # half A; B is scored
+            fit = arch_halves(table)  # half A; B is scored
             fold, residuals = None, {}
             for meta, device, case in space_cases(recipe, train, space, args.folds, args.steps):
                 if meta is not fold:

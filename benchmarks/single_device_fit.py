@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _fold_scores import arch_halves
 
 from fewlat.meta.metrics import spearman
 from fewlat.meta.predictor import GraphCache, LatencyGNN, ModelConfig, runs_eagerly
@@ -39,7 +40,7 @@ def fit_device(
     """ρ on half A (fitted) and half B (held out) of one device's archs."""
     column = table.column(device)
     measured = np.isfinite(column) & (column > 0)
-    half_a = np.random.default_rng(0).random(len(table)) < 0.5
+    half_a = arch_halves(table)
     rows_a = np.flatnonzero(measured & half_a)[:HALF_ARCHS]
     rows_b = np.flatnonzero(measured & ~half_a)[:HALF_ARCHS]
     archs = [table.archs[r] for r in np.r_[rows_a, rows_b]]
