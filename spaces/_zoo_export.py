@@ -5,7 +5,9 @@ module in eval mode: ``BatchNormalization`` with ``training_mode=0``). The
 default export folds BN into the preceding conv; keeping it gives the same
 Conv → BatchNormalization pattern as the builder-made spaces, and the ONNX
 parameter count equals the module's parameters plus BN statistics. Runtimes
-(onnxruntime, MNN) fold BN when they load the model, so latency is the same.
+(onnxruntime, MNN) fold BN when they load the model, so latency is the same,
+and fewlat's encoder folds it likewise (``keep_batch_norm=False`` gives the
+default export, to check that).
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ OPSET = 17
 _EXPORT_LOCK = threading.Lock()
 
 
-def export_module(module: nn.Module, input_shape: tuple[int, ...], *, name: str) -> onnx.ModelProto:
+def export_module(
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    *,
+    name: str,
+    keep_batch_norm: bool = True,
+    opset: int = OPSET,
+) -> onnx.ModelProto:
     """Trace ``module`` on a zero input of ``input_shape`` and export it to ONNX in memory.
 
     Uses the legacy TorchScript exporter (``dynamo=False``) with constant
@@ -38,6 +47,9 @@ def export_module(module: nn.Module, input_shape: tuple[int, ...], *, name: str)
         module: the model, in eval mode.
         input_shape: NCHW input shape, e.g. ``(1, 3, 224, 224)``.
         name: graph name written into the model (the canonical arch).
+        keep_batch_norm: export batch norm unfused (fewlat's zoo); ``False`` exports it
+            as PyTorch does by default, folded into the conv before it.
+        opset: the ONNX opset to export (default: :data:`OPSET`).
 
     Returns:
         The model with input ``"input"`` and output ``"logits"``, weights included.
@@ -50,9 +62,11 @@ def export_module(module: nn.Module, input_shape: tuple[int, ...], *, name: str)
             (torch.zeros(input_shape),),
             buffer,
             dynamo=False,
-            opset_version=OPSET,
+            opset_version=opset,
             do_constant_folding=True,
-            training=torch.onnx.TrainingMode.PRESERVE,
+            training=torch.onnx.TrainingMode.PRESERVE
+            if keep_batch_norm
+            else torch.onnx.TrainingMode.EVAL,
             input_names=["input"],
             output_names=["logits"],
         )

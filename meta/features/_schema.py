@@ -1,7 +1,10 @@
-"""Feature schema v1: the one place that defines what the GNN sees.
+"""Feature schema v2: the one place that defines what the GNN sees.
 
-Bump :data:`FEATURE_SCHEMA_VERSION` whenever any list or scaling below changes;
-checkpoints record it and refuse to load features of another version.
+Bump :data:`FEATURE_SCHEMA_VERSION` whenever any list or scaling below changes,
+or the :class:`~fewlat.meta.graph.ModelGraph` they are read from (v2: a batch
+norm right after a conv is folded into it, and an ``Identity`` is no node, as
+runtimes and PyTorch's default export have them); checkpoints record it and
+refuse to load features of another version.
 
 **Node features** (``data.x``, float32, one row per compute node):
 
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 #: version of everything in this module; recorded by checkpoints
-FEATURE_SCHEMA_VERSION = 1
+FEATURE_SCHEMA_VERSION = 2
 
 #: divisor applied after log1p so typical magnitudes land near [0, 1]
 LOG_SCALE = 20.0

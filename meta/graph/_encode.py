@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from itertools import filterfalse
+from itertools import chain, filterfalse
 from math import prod
 
 import onnx
@@ -50,6 +50,15 @@ def encode(
     subgraphs computed only from constants (e.g. ``ConstantOfShape`` weights,
     ``Shape``→``Gather``→``Concat`` chains on static shapes) are folded: they
     are not nodes, and the float constants they feed count as parameters.
+
+    An inference-mode ``BatchNormalization`` right after a ``Conv`` (the conv's
+    only consumer) is folded into that conv, as onnxruntime and MNN do when they
+    load the model and as PyTorch's default export writes it: the conv takes the
+    batch norm's output, and a bias if it had none. So a model gives the same
+    graph with its batch norm kept or folded by another tool. Likewise a
+    ``Mul(x, HardSigmoid(x))`` that is a HardSwish written out (opsets before 14)
+    is one ``HardSwish`` node, and an ``Identity`` of a node's output is no node
+    (runtimes drop it): its readers read that output.
 
     Args:
         model: serialised ONNX bytes or a ``ModelProto`` (not mutated).
@@ -105,8 +114,11 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
     out_nodes: list[Node] = []
     preds: list[list[int]] = []
     edges: dict[tuple[int, int], int] = {}
-    weight_names: set[str] = set()
+    weight_elements: dict[str, int] = {}  # distinct constant float tensors → elements
     activation = dict.fromkeys(shapes_in)
+    # activation tensors that only one node reads (a conv's batch norm can be folded)
+    read_once = {t for t, n in Counter(chain.from_iterable(v[3] for v in nodes)).items() if n == 1}
+    read_once.difference_update(o.name for o in graph.output)
     unknown = 0
     weight_types = _WEIGHT_TYPES
     operand_ops = _OPERAND_OPS
@@ -131,6 +143,31 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
             else:
                 weights = [i for i in ins if i in constant and types_get(i, 1) in weight_types]
         outs = tuple([o for o in node_out if o]) if "" in node_out else tuple(node_out)
+        if op == "Identity" and not domain and (src := producer_get(ins[0])) is not None:
+            producer[outs[0]] = src  # an alias of its input: no node, no new tensor
+            continue
+        if op == "Mul" and not domain and len(ins) == 2 == len(data_inputs):
+            src = _hard_sigmoid_of(ins, producer_get, out_nodes, read_once)
+            if src is not None:
+                del activation[out_nodes[src].outputs[0]]  # the gate: no tensor any more
+                out_nodes[src] = _as_hard_swish(out_nodes[src], outs, get(outs[0]), nbytes)
+                for o in outs:
+                    producer[o] = src
+                    activation[o] = None
+                continue
+        if op == "BatchNormalization" and not domain:
+            src = _conv_before(node_proto, ins, data_inputs, outs, producer_get, out_nodes)
+            # the conv's output is read by this batch norm alone (not through an Identity)
+            if src is not None and ins[0] in read_once and out_nodes[src].outputs == (ins[0],):
+                conv = out_nodes[src]
+                if len(conv.weight_shapes) == 1:  # no bias yet: the folded conv gets one
+                    weight_elements[outs[0] + ":bias"] = prod(get(ins[1], ()))
+                out_nodes[src] = _fold_batch_norm(conv, outs, get(outs[0]), nbytes, ins[1], get)
+                del activation[ins[0]]  # the conv's own output: no tensor any more
+                for o in outs:
+                    producer[o] = src
+                    activation[o] = None
+                continue
         in_shapes = (
             [get(i) if i else None for i in node_in] if ins is not node_in else [*map(get, ins)]
         )
@@ -156,8 +193,8 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
             producer[o] = me
             activation[o] = None
         if weights:
-            weight_names.update(weights)
             weight_shapes = tuple([get(w, ()) for w in weights])
+            weight_elements.update(zip(weights, map(prod, weight_shapes), strict=True))
             params = sum(map(prod, weight_shapes))
         else:
             weight_shapes = ()
@@ -193,7 +230,7 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
         outputs={vi.name: get(vi.name) for vi in graph.output},
         macs=sum([n.macs for n in out_nodes]),
         flops=sum([n.flops for n in out_nodes]),
-        params=sum([prod(get(w, ())) for w in weight_names]),
+        params=sum(weight_elements.values()),
         activation_bytes=sum(map(nbytes, activation)),
         depth=max(depth),
         unknown_shapes=unknown,
@@ -201,6 +238,96 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
 
 
 _SHAPE_OPS = frozenset({"Shape", "Size"})
+
+
+def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes) -> int | None:
+    """Index of the Conv node an inference-mode BatchNormalization folds into, if any:
+    its one activation input is X, made by a Conv with constant weights and one output,
+    and its scale, bias, mean and variance are constants. (The caller also checks
+    that the batch norm is the conv output's only reader.)"""
+    if len(outs) != 1 or len(ins) != 5 or data_inputs != (ins[0],):
+        return None
+    if any(a.name == "training_mode" and a.i for a in proto.attribute):
+        return None
+    src = producer_get(ins[0])
+    if src is None:
+        return None
+    conv = out_nodes[src]
+    if conv.op != "Conv" or len(conv.outputs) != 1 or len(conv.weight_shapes) not in (1, 2):
+        return None
+    return src
+
+
+def _hard_sigmoid_of(ins, producer_get, out_nodes, read_once) -> int | None:
+    """Index of the HardSigmoid node that a ``Mul(x, HardSigmoid(x))`` reads, when the two
+    are a HardSwish written out (alpha 1/6, beta 1/2, as exporters write it for opsets
+    before 14 and onnxruntime saves it) and nothing else reads the HardSigmoid."""
+    for x, gate in (ins, ins[::-1]):
+        src = producer_get(gate)
+        if src is None or gate not in read_once:
+            continue
+        node = out_nodes[src]
+        if node.op != "HardSigmoid" or node.inputs != (x,) or node.outputs != (gate,):
+            continue
+        if (
+            abs(float(node.attrs.get("alpha", 0.2)) - 1 / 6) < 1e-6
+            and float(node.attrs.get("beta", 0.5)) == 0.5
+        ):
+            return src
+    return None
+
+
+def _as_hard_swish(gate: Node, outs, out_shape, nbytes) -> Node:
+    """The HardSwish node that ``x · gate`` is, with ``gate`` its HardSigmoid of ``x``."""
+    macs, flops = node_macs_flops("HardSwish", {}, gate.input_shapes, (out_shape,))
+    return Node(
+        gate.name,
+        "HardSwish",
+        {},
+        gate.inputs,
+        tuple(outs),
+        gate.input_shapes,
+        (out_shape,),
+        (),
+        macs,
+        flops,
+        0,
+        gate.bytes_read,
+        sum(map(nbytes, outs)),
+    )
+
+
+def _fold_batch_norm(conv: Node, outs, out_shape, nbytes, scale: str, get) -> Node:
+    """``conv`` with the batch norm after it folded in: it writes the batch norm's
+    output, and gains a bias (one per output channel, as the batch norm's
+    ``scale``) if it had none, with that bias's elements, bytes and additions."""
+    weight_shapes, flops, params, bytes_read = (
+        conv.weight_shapes,
+        conv.flops,
+        conv.params,
+        conv.bytes_read,
+    )
+    if len(weight_shapes) == 1:
+        bias_shape = get(scale, ())
+        weight_shapes += (bias_shape,)
+        params += prod(bias_shape)
+        bytes_read += nbytes(scale)
+        flops += prod(out_shape) if out_shape is not None and conv.macs else 0
+    return Node(
+        conv.name,
+        conv.op,
+        conv.attrs,
+        conv.inputs,
+        tuple(outs),
+        conv.input_shapes,
+        (out_shape,),
+        weight_shapes,
+        conv.macs,
+        flops,
+        params,
+        bytes_read,
+        sum(map(nbytes, outs)),
+    )
 
 
 def _resolve_input_shapes(

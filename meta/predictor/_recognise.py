@@ -16,8 +16,8 @@ nodes, when that share is at least :data:`RECOGNISED_SHARE`; otherwise to none.
 
 ``python benchmarks/recognise.py`` measures it on members outside the vocabulary
 sample, on the zoo, and on members as another tool writes them (onnxruntime's
-optimiser folding batch norm into the convolutions): those are not recognised,
-so they count as outside every space, which only widens their interval.
+optimiser folding batch norm into the convolutions): since the encoder folds
+batch norm the same way (feature schema v2), those are recognised as their space.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import numpy as np
 
 from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import DeviceCase, DeviceRun, device_case, evaluate
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor import (
     CHECKPOINT_FORMAT,
     RECIPE_VERSION,
@@ -86,6 +87,7 @@ def fold_model(
                 baseline,
                 CHECKPOINT_FORMAT,
                 RECIPE_VERSION,
+                FEATURE_SCHEMA_VERSION,
                 sorted(held),
                 {s: table_hash(t) for s, t in kept.items()},
             ],

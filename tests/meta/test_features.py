@@ -1,7 +1,15 @@
-"""Feature schema v1: ModelGraph → PyG Data, batching, schema bookkeeping."""
+"""Feature schema v2: ModelGraph → PyG Data, batching, schema bookkeeping, and the same
+features for a model however its batch norms were written."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
 import torch
 from torch_geometric.data import Batch
 
@@ -14,6 +22,9 @@ from fewlat.meta.features import (
     featurize,
 )
 from fewlat.meta.graph import encode
+from fewlat.spaces import OPSET, get_space
+from fewlat.spaces._zoo_export import export_module
+from fewlat.spaces._zoo_models import build_module
 from tests.graph_models import conv_model, light_bytes
 
 _COL = {name: i for i, name in enumerate(NODE_FEATURES)}
@@ -72,3 +83,54 @@ def test_batching_keeps_graph_features_per_graph() -> None:
 def test_feature_names_are_unique_and_other_is_last() -> None:
     assert len(set(NODE_FEATURES)) == len(NODE_FEATURES)
     assert OP_VOCAB[-1] == "OTHER"
+
+
+def _same_features(a: bytes, b: bytes) -> bool:
+    x, y = featurize(encode(a)), featurize(encode(b))
+    return all(
+        torch.equal(getattr(x, k), getattr(y, k))
+        for k in ("x", "edge_index", "edge_attr", "graph_attr")
+    )
+
+
+@pytest.mark.parametrize(
+    ("arch", "opset"),
+    [
+        ("resnet18:w=0.5:r=160", OPSET),
+        ("mobilenet_v3_small:w=0.5:r=160", OPSET),
+        ("mobilenet_v3_small:w=0.5:r=160", 13),  # HardSwish written as x · HardSigmoid(x)
+        ("efficientnet_b0:w=0.5:r=160", OPSET),
+    ],
+)
+def test_pytorchs_default_export_gives_the_features_of_fewlats_export(
+    arch: str, opset: int
+) -> None:
+    # fewlat exports the zoo with batch norm kept; PyTorch's default export folds it into
+    # the convs, as a user's model comes; runtimes fold it anyway, so the latency is the same
+    zoo = get_space("zoo")
+    member = zoo.parse(arch)
+    module = build_module(member.family, member.width, member.resolution, seed=0)
+    shape = zoo.input_shape(arch)
+    proto = export_module(module, shape, name=arch, keep_batch_norm=False, opset=opset)
+    default = proto.SerializeToString()
+    assert "BatchNormalization" not in encode(default).ops
+    kept = zoo.to_onnx(arch)
+    assert "BatchNormalization" in {n.op_type for n in onnx.load_from_string(kept).graph.node}
+    assert _same_features(kept, default)
+
+
+@pytest.mark.parametrize("space", ["fbnet", "ofa_mbv3"])
+def test_a_member_optimised_by_onnxruntime_gives_the_features_of_fewlats_build(space: str) -> None:
+    # onnxruntime folds batch norm, drops Identity and writes HardSwish out when it saves
+    built = get_space(space)
+    arch = built.sample(np.random.default_rng(0), 1)[0]
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    with tempfile.TemporaryDirectory() as tmp:
+        options.optimized_model_filepath = str(Path(tmp) / "optimised.onnx")
+        weighted = built.to_onnx(arch, with_weights=True)
+        ort.InferenceSession(weighted, options, providers=["CPUExecutionProvider"])
+        optimised = Path(options.optimized_model_filepath).read_bytes()
+    ops = {n.op_type for n in onnx.load_from_string(optimised).graph.node}
+    assert "BatchNormalization" not in ops and "Identity" not in ops
+    assert _same_features(built.to_onnx(arch), optimised)

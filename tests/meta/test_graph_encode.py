@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from math import prod
 
 import numpy as np
@@ -24,15 +25,36 @@ from tests.graph_models import (
 
 def _constant_weight_elements(model: onnx.ModelProto) -> int:
     """Independent param count, from the proto: the float initializers and ConstantOfShape
-    outputs that some node reads (caffe2 exports carry an unused 1-element initializer)."""
+    outputs that some node reads (caffe2 exports carry an unused 1-element initializer),
+    with each batch norm that only reads a conv's output folded into that conv: its four
+    tensors are gone, and the conv has a bias (one per channel)."""
     used = {i for node in model.graph.node for i in node.input}
     inits = {t.name: t for t in model.graph.initializer}
+    made_by = {o: n for n in model.graph.node for o in n.output}
+
+    def elements(name: str) -> int:
+        if name in inits:
+            return prod(inits[name].dims)
+        return int(np.prod(numpy_helper.to_array(inits[made_by[name].input[0]])))
+
     total = sum(
-        prod(t.dims) for t in inits.values() if t.data_type == TensorProto.FLOAT and t.name in used
+        elements(t.name)
+        for t in inits.values()
+        if t.data_type == TensorProto.FLOAT and t.name in used
     )
+    total += sum(
+        elements(n.output[0])
+        for n in model.graph.node
+        if n.op_type == "ConstantOfShape" and n.output[0] in used
+    )
+    readers = Counter(i for n in model.graph.node for i in n.input)
     for node in model.graph.node:
-        if node.op_type == "ConstantOfShape" and node.output[0] in used:
-            total += int(np.prod(numpy_helper.to_array(inits[node.input[0]])))
+        conv = made_by.get(node.input[0])
+        if node.op_type != "BatchNormalization" or conv is None or conv.op_type != "Conv":
+            continue
+        if readers[node.input[0]] == 1:
+            total -= sum(map(elements, node.input[1:]))
+            total += elements(node.input[1]) if len(conv.input) < 3 else 0
     return total
 
 
@@ -91,7 +113,7 @@ def test_light_models_match_independent_counts(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "gmacs", "mparams"),
     [
-        ("light_resnet50.onnx", 4.09, 25.6),  # He et al.; BN statistics add ~0.05 M
+        ("light_resnet50.onnx", 4.09, 25.6),  # He et al.; batch norms folded into conv biases
         ("light_vgg19.onnx", 19.6, 143.67),  # Simonyan & Zisserman
         ("light_densenet121.onnx", 2.87, 8.06),  # 7.98 M weights + BN statistics
     ],
@@ -298,3 +320,105 @@ def test_symbolic_batch_needs_an_override() -> None:
 def test_bad_input_shape_overrides_are_rejected(shapes: dict) -> None:
     with pytest.raises(InvalidParameterError, match="'input_shapes' parameter of encode"):
         encode(conv_model(), input_shapes=shapes)
+
+
+def _conv_bn(*, bias: bool, bn: bool, relu_reads_conv: bool = False, training_mode: int = 0):
+    """x[1,8,16,16] → Conv (3×3 to 16, with or without a bias) → [BatchNormalization] → Relu
+    → y; with ``relu_reads_conv`` a second Relu reads the conv's output too."""
+    conv_in = ["x", "w", "b"] if bias else ["x", "w"]
+    nodes = [helper.make_node("Conv", conv_in, ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    inits = [weight("w", [16, 8, 3, 3])] + ([weight("b", [16])] if bias else [])
+    last = "c"
+    if bn:
+        names = ["scale", "shift", "mean", "var"]
+        extra = {"training_mode": training_mode} if training_mode else {}
+        nodes.append(helper.make_node("BatchNormalization", ["c", *names], ["n"], **extra))
+        inits += [weight(n, [16]) for n in names]
+        last = "n"
+    nodes.append(helper.make_node("Relu", [last], ["y"]))
+    outputs = [vinfo("y", None)]
+    if relu_reads_conv:
+        nodes.append(helper.make_node("Relu", ["c"], ["z"]))
+        outputs.append(vinfo("z", None))
+    return make_model(nodes, [vinfo("x", [1, 8, 16, 16])], outputs, inits, opset=17)
+
+
+def _costs(graph) -> list[tuple]:
+    return [
+        (n.op, n.input_shapes, n.output_shapes, n.weight_shapes, n.macs, n.flops, n.params,
+         n.bytes_read, n.bytes_written)
+        for n in graph.nodes
+    ]  # fmt: skip
+
+
+def test_a_batch_norm_after_a_conv_is_folded_into_it_as_runtimes_do() -> None:
+    kept = encode(_conv_bn(bias=False, bn=True))
+    folded = encode(_conv_bn(bias=True, bn=False))  # what PyTorch's default export writes
+    assert [n.op for n in kept.nodes] == ["Conv", "Relu"]
+    assert _costs(kept) == _costs(folded)
+    assert kept.edges == folded.edges and kept.edge_bytes == folded.edge_bytes
+    totals = ("macs", "flops", "params", "activation_bytes", "depth")
+    assert [getattr(kept, t) for t in totals] == [getattr(folded, t) for t in totals]
+    assert kept.params == 16 * 8 * 9 + 16  # the conv's weights and its new bias
+    # a conv that has a bias keeps it, and gains nothing
+    both = encode(_conv_bn(bias=True, bn=True))
+    assert _costs(both) == _costs(folded)
+
+
+def test_a_batch_norm_is_not_folded_when_runtimes_cannot_fold_it() -> None:
+    # the conv's output is read by another node too, so it must still be written
+    shared = encode(_conv_bn(bias=False, bn=True, relu_reads_conv=True))
+    assert [n.op for n in shared.nodes].count("BatchNormalization") == 1
+    # training mode normalises with the batch's own statistics
+    training = encode(_conv_bn(bias=False, bn=True, training_mode=1))
+    assert [n.op for n in training.nodes] == ["Conv", "BatchNormalization", "Relu"]
+
+
+def test_an_identity_is_no_node_and_its_readers_read_its_input() -> None:
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Identity", ["r"], ["i"]),
+        helper.make_node("Relu", ["i"], ["y"]),
+        helper.make_node("Identity", ["y"], ["out"]),
+    ]
+    graph = encode(make_model(nodes, [vinfo("x", [1, 4, 8, 8])], [vinfo("out", None)]))
+    assert [n.op for n in graph.nodes] == ["Relu", "Relu"]
+    assert graph.edges == ((0, 1),)
+    assert graph.outputs == {"out": (1, 4, 8, 8)}
+    assert graph.activation_bytes == 3 * 4 * 4 * 8 * 8  # x, r, y: an alias is no tensor
+    # an Identity of a graph input computes nothing else, so it stays a node
+    only = encode(make_model([nodes[1]], [vinfo("r", [1, 4])], [vinfo("i", None)]))
+    assert [n.op for n in only.nodes] == ["Identity"]
+
+
+def _hard_swish_model(*, written_out: bool, alpha: float = 1 / 6) -> onnx.ModelProto:
+    """x[1,8,16,16] → Relu → HardSwish (or Mul(r, HardSigmoid(r))) → y."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"])]
+    if written_out:
+        nodes += [
+            helper.make_node("HardSigmoid", ["r"], ["gate"], alpha=alpha, beta=0.5),
+            helper.make_node("Mul", ["r", "gate"], ["y"]),
+        ]
+    else:
+        nodes.append(helper.make_node("HardSwish", ["r"], ["y"]))
+    return make_model(nodes, [vinfo("x", [1, 8, 16, 16])], [vinfo("y", None)])
+
+
+def test_a_hard_swish_written_out_is_one_hard_swish_node() -> None:
+    native = encode(_hard_swish_model(written_out=False))
+    written = encode(_hard_swish_model(written_out=True))
+    assert [n.op for n in written.nodes] == ["Relu", "HardSwish"]
+    assert _costs(written) == _costs(native)
+    assert written.activation_bytes == native.activation_bytes
+    # another slope is a different function: both nodes stay
+    other = encode(_hard_swish_model(written_out=True, alpha=0.2))
+    assert [n.op for n in other.nodes] == ["Relu", "HardSigmoid", "Mul"]
+
+
+def test_a_batch_norm_read_through_an_identity_is_encoded_unfolded() -> None:
+    model = _conv_bn(bias=False, bn=True)
+    model.graph.node.insert(1, helper.make_node("Identity", ["c"], ["c2"]))
+    model.graph.node[2].input[0] = "c2"  # the batch norm reads the conv through the Identity
+    graph = encode(model)
+    assert [n.op for n in graph.nodes] == ["Conv", "BatchNormalization", "Relu"]
+    assert graph.edges == ((0, 1), (1, 2))
