@@ -143,7 +143,8 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
             else:
                 weights = [i for i in ins if i in constant and types_get(i, 1) in weight_types]
         outs = tuple([o for o in node_out if o]) if "" in node_out else tuple(node_out)
-        if op == "Identity" and not domain and (src := producer_get(ins[0])) is not None:
+        if op == "Identity" and not domain and len(outs) == 1 and producer_get(ins[0]) is not None:
+            src = producer_get(ins[0])
             producer[outs[0]] = src  # an alias of its input: no node, no new tensor
             continue
         if op == "Mul" and not domain and len(ins) == 2 == len(data_inputs):
