@@ -2,8 +2,9 @@
 
 Bump :data:`FEATURE_SCHEMA_VERSION` whenever any list or scaling below changes,
 or the :class:`~fewlat.meta.graph.ModelGraph` they are read from (v2: a batch
-norm right after a conv is folded into it, and an ``Identity`` is no node, as
-runtimes and PyTorch's default export have them); checkpoints record it and
+norm right after a conv is folded into it, a HardSwish written out as
+``x · HardSigmoid(x)`` is one node and an ``Identity`` is no node, as runtimes
+run them and PyTorch's default export writes them); checkpoints record it and
 refuse to load features of another version.
 
 **Node features** (``data.x``, float32, one row per compute node):
