@@ -243,9 +243,9 @@ _SHAPE_OPS = frozenset({"Shape", "Size"})
 
 def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes) -> int | None:
     """Index of the Conv node an inference-mode BatchNormalization folds into, if any:
-    its one activation input is X, made by a Conv with constant weights and one output,
-    and its scale, bias, mean and variance are constants. (The caller also checks
-    that the batch norm is the conv output's only reader.)"""
+    its one activation input is X, made by a Conv with constant weights (and bias) and
+    one output, and its scale, bias, mean and variance are constants. (The caller also
+    checks that the batch norm is the conv output's only reader.)"""
     if len(outs) != 1 or len(ins) != 5 or data_inputs != (ins[0],):
         return None
     if any(a.name == "training_mode" and a.i for a in proto.attribute):
@@ -254,7 +254,9 @@ def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes) -> int 
     if src is None:
         return None
     conv = out_nodes[src]
-    if conv.op != "Conv" or len(conv.outputs) != 1 or len(conv.weight_shapes) not in (1, 2):
+    if conv.op != "Conv" or len(conv.outputs) != 1 or len(conv.inputs) != 1:
+        return None  # a conv whose weights or bias are computed is left as it is
+    if len(conv.weight_shapes) not in (1, 2):
         return None
     return src
 

@@ -372,6 +372,11 @@ def test_a_batch_norm_is_not_folded_when_runtimes_cannot_fold_it() -> None:
     # training mode normalises with the batch's own statistics
     training = encode(_conv_bn(bias=False, bn=True, training_mode=1))
     assert [n.op for n in training.nodes] == ["Conv", "BatchNormalization", "Relu"]
+    # a bias that arrives at run time (a graph input) cannot take the batch norm in
+    computed = _conv_bn(bias=True, bn=True)
+    computed.graph.initializer.remove(next(t for t in computed.graph.initializer if t.name == "b"))
+    computed.graph.input.append(vinfo("b", [16]))
+    assert [n.op for n in encode(computed).nodes] == ["Conv", "BatchNormalization", "Relu"]
 
 
 def test_an_identity_is_no_node_and_its_readers_read_its_input() -> None:
