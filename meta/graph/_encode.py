@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import chain, filterfalse
 from math import prod
 
@@ -143,32 +144,34 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
             else:
                 weights = [i for i in ins if i in constant and types_get(i, 1) in weight_types]
         outs = tuple([o for o in node_out if o]) if "" in node_out else tuple(node_out)
-        if op == "Identity" and not domain and len(outs) == 1 and producer_get(ins[0]) is not None:
-            src = producer_get(ins[0])
+        is_identity = op == "Identity" and not domain and len(outs) == 1
+        if is_identity and (src := producer_get(ins[0])) is not None:
             producer[outs[0]] = src  # an alias of its input: no node, no new tensor
             continue
+        # a node that an earlier one absorbs (runtimes run the two as one)
+        merged = None
         if op == "Mul" and not domain and len(ins) == 2 == len(data_inputs):
             src = _hard_sigmoid_of(ins, producer_get, out_nodes, read_once)
             if src is not None:
-                del activation[out_nodes[src].outputs[0]]  # the gate: no tensor any more
-                out_nodes[src] = _as_hard_swish(out_nodes[src], outs, get(outs[0]), nbytes)
-                for o in outs:
-                    producer[o] = src
-                    activation[o] = None
-                continue
-        if op == "BatchNormalization" and not domain:
-            src = _conv_before(node_proto, ins, data_inputs, outs, producer_get, out_nodes)
-            # the conv's output is read by this batch norm alone (not through an Identity)
-            if src is not None and ins[0] in read_once and out_nodes[src].outputs == (ins[0],):
-                conv = out_nodes[src]
-                if len(conv.weight_shapes) == 1:  # no bias yet: the folded conv gets one
-                    weight_elements[outs[0] + ":bias"] = prod(get(ins[1], ()))
-                out_nodes[src] = _fold_batch_norm(conv, outs, get(outs[0]), nbytes, ins[1], get)
-                del activation[ins[0]]  # the conv's own output: no tensor any more
-                for o in outs:
-                    producer[o] = src
-                    activation[o] = None
-                continue
+                merged = _as_hard_swish(out_nodes[src], outs, get(outs[0]), nbytes)
+        elif op == "BatchNormalization" and not domain:
+            src = _conv_before(
+                node_proto, ins, data_inputs, outs, producer_get, out_nodes, read_once
+            )
+            if src is not None:
+                conv, scale = out_nodes[src], ins[1]  # the bias takes the scale's shape and type
+                merged = _fold_batch_norm(
+                    conv, outs, get(outs[0]), nbytes, get(scale, ()), nbytes(scale)
+                )
+                if merged.params > conv.params:  # the bias the conv lacked
+                    weight_elements[outs[0] + ":bias"] = merged.params - conv.params
+        if merged is not None:
+            del activation[out_nodes[src].outputs[0]]  # the absorbed tensor no longer exists
+            out_nodes[src] = merged
+            for o in outs:
+                producer[o] = src
+                activation[o] = None
+            continue
         in_shapes = (
             [get(i) if i else None for i in node_in] if ins is not node_in else [*map(get, ins)]
         )
@@ -241,12 +244,12 @@ def _encode(proto: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | 
 _SHAPE_OPS = frozenset({"Shape", "Size"})
 
 
-def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes) -> int | None:
+def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes, read_once) -> int | None:
     """Index of the Conv node an inference-mode BatchNormalization folds into, if any:
-    its one activation input is X, made by a Conv with constant weights (and bias) and
-    one output, and its scale, bias, mean and variance are constants. (The caller also
-    checks that the batch norm is the conv output's only reader.)"""
-    if len(outs) != 1 or len(ins) != 5 or data_inputs != (ins[0],):
+    its one activation input is X, the own output of a Conv with constant weights (and
+    bias) and one output, read by this batch norm alone (not through an Identity); its
+    scale, bias, mean and variance are constants."""
+    if len(outs) != 1 or len(ins) != 5 or data_inputs != (ins[0],) or ins[0] not in read_once:
         return None
     if any(a.name == "training_mode" and a.i for a in proto.attribute):
         return None
@@ -254,7 +257,7 @@ def _conv_before(proto, ins, data_inputs, outs, producer_get, out_nodes) -> int 
     if src is None:
         return None
     conv = out_nodes[src]
-    if conv.op != "Conv" or len(conv.outputs) != 1 or len(conv.inputs) != 1:
+    if conv.op != "Conv" or conv.outputs != (ins[0],) or len(conv.inputs) != 1:
         return None  # a conv whose weights or bias are computed is left as it is
     if len(conv.weight_shapes) not in (1, 2):
         return None
@@ -283,53 +286,36 @@ def _hard_sigmoid_of(ins, producer_get, out_nodes, read_once) -> int | None:
 def _as_hard_swish(gate: Node, outs, out_shape, nbytes) -> Node:
     """The HardSwish node that ``x · gate`` is, with ``gate`` its HardSigmoid of ``x``."""
     macs, flops = node_macs_flops("HardSwish", {}, gate.input_shapes, (out_shape,))
-    return Node(
-        gate.name,
-        "HardSwish",
-        {},
-        gate.inputs,
-        tuple(outs),
-        gate.input_shapes,
-        (out_shape,),
-        (),
-        macs,
-        flops,
-        0,
-        gate.bytes_read,
-        sum(map(nbytes, outs)),
+    return replace(
+        gate,
+        op="HardSwish",
+        attrs={},
+        outputs=tuple(outs),
+        output_shapes=(out_shape,),
+        macs=macs,
+        flops=flops,
+        bytes_written=sum(map(nbytes, outs)),
     )
 
 
-def _fold_batch_norm(conv: Node, outs, out_shape, nbytes, scale: str, get) -> Node:
+def _fold_batch_norm(conv: Node, outs, out_shape, nbytes, bias_shape, bias_bytes) -> Node:
     """``conv`` with the batch norm after it folded in: it writes the batch norm's
-    output, and gains a bias (one per output channel, as the batch norm's
-    ``scale``) if it had none, with that bias's elements, bytes and additions."""
-    weight_shapes, flops, params, bytes_read = (
-        conv.weight_shapes,
-        conv.flops,
-        conv.params,
-        conv.bytes_read,
-    )
-    if len(weight_shapes) == 1:
-        bias_shape = get(scale, ())
-        weight_shapes += (bias_shape,)
-        params += prod(bias_shape)
-        bytes_read += nbytes(scale)
-        flops += prod(out_shape) if out_shape is not None and conv.macs else 0
-    return Node(
-        conv.name,
-        conv.op,
-        conv.attrs,
-        conv.inputs,
-        tuple(outs),
-        conv.input_shapes,
-        (out_shape,),
-        weight_shapes,
-        conv.macs,
-        flops,
-        params,
-        bytes_read,
-        sum(map(nbytes, outs)),
+    output, and gains a bias (``bias_shape``, one per output channel, ``bias_bytes``)
+    if it had none, with that bias's elements, bytes and additions."""
+    bias = {}
+    if len(conv.weight_shapes) == 1:
+        bias = {
+            "weight_shapes": (*conv.weight_shapes, bias_shape),
+            "params": conv.params + prod(bias_shape),
+            "bytes_read": conv.bytes_read + bias_bytes,
+            "flops": conv.flops + (prod(out_shape) if out_shape is not None and conv.macs else 0),
+        }
+    return replace(
+        conv,
+        outputs=tuple(outs),
+        output_shapes=(out_shape,),
+        bytes_written=sum(map(nbytes, outs)),
+        **bias,
     )
 
 
