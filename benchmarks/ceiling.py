@@ -20,14 +20,23 @@ measured against), written as ``bound``. The mean of the bounds, counting a devi
 without a retest at 1 (a perfect ranking), is what a space's mean ρ could reach
 at best on these devices.
 
+The same retest bounds the error targets. A predictor that knew each arch's
+noise-free latency would still be scored against one noisy pass. Taking the
+pass-to-pass relative difference as Gaussian, with σ_Δ = median |Δ|/y / 0.6745,
+one pass differs from the noise-free value by σ = σ_Δ / √2, so that predictor's
+expected MAPE is σ·√(2/π) and its Acc@10% is erf(0.1 / (σ√2)), written as
+``noise_mape`` and ``noise_acc10``.
+
 Writes ``benchmarks/results/ceiling.json``: ``{space: {device: {"many_shot_linear":
-ρ, "n": archs, "retest": ρ or null, "bound": √retest or null}}}`` and prints the means.
+ρ, "n": archs, "retest": ρ or null, "bound": √retest or null, "noise_mape": …,
+"noise_acc10": … (null without a retest)}}}`` and prints the means.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 
@@ -66,6 +75,18 @@ def many_shot_linear(x: np.ndarray, latency_ms: np.ndarray, seed: int = 0) -> fl
     return spearman(latency_ms[held], x[held] @ weights)
 
 
+def noise_error_bounds(median_rel_diff: float | None) -> dict[str, float | None]:
+    """Expected MAPE and Acc@10% of a noise-free predictor against one noisy pass,
+    from the median |Δ|/y between two passes (Gaussian noise; None: no retest)."""
+    if median_rel_diff is None:
+        return {"noise_mape": None, "noise_acc10": None}
+    sigma = median_rel_diff / 0.6745 / math.sqrt(2)
+    return {
+        "noise_mape": sigma * math.sqrt(2 / math.pi),
+        "noise_acc10": math.erf(0.1 / (sigma * math.sqrt(2))),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/help,data/measured")
@@ -73,10 +94,11 @@ def main() -> None:
     parser.add_argument("--noise", type=Path, default=Path("benchmarks/results/noise_floor.json"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ceiling.json"))
     args = parser.parse_args()
-    retest = {}
+    retest, spread = {}, {}
     if args.noise.is_file():
         for row in json.loads(args.noise.read_text())["results"]:
             retest[(row["space"], row["device"])] = row["spearman"]
+            spread[(row["space"], row["device"])] = row["median_rel_diff"]
     results: dict[str, dict] = {}
     for space in args.spaces.split(","):
         table = read_pool(args.data.split(","), space)
@@ -93,11 +115,19 @@ def main() -> None:
                 "n": n,
                 "retest": twice,
                 "bound": None if twice is None else float(np.sqrt(max(twice, 0.0))),
+                **noise_error_bounds(spread.get((space, device))),
             }
         values = [r["many_shot_linear"] for r in results[space].values()]
         bounds = [1.0 if r["bound"] is None else r["bound"] for r in results[space].values()]
         print(f"{space}: mean many-shot linear ρ over {len(values)} devices {np.mean(values):.3f}")
         print(f"{space}: mean bound (√retest, 1 where not measured twice) {np.mean(bounds):.3f}")
+        twice = [r for r in results[space].values() if r["noise_mape"] is not None]
+        if twice:
+            print(
+                f"{space}: a noise-free predictor on the {len(twice)} devices measured twice: "
+                f"mean MAPE {np.mean([r['noise_mape'] for r in twice]):.1%}, "
+                f"mean Acc@10% {np.mean([r['noise_acc10'] for r in twice]):.1%}"
+            )
         for device, r in results[space].items():
             extra = f"  retest {r['retest']:.3f}" if r["retest"] is not None else ""
             print(f"  {device:24s} {r['many_shot_linear']:.3f}  (n={r['n']}){extra}")
