@@ -2,7 +2,7 @@
 
     python benchmarks/ablations.py [--steps 800] [--seed 0] [--spaces nb201,fbnet,ofa_mbv3]
         [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,
-                    wide,more-resources,spread-loss,all-shots,spread-all-shots,node-prices,
+                    quarter-devices,wide,more-resources,spread-loss,all-shots,spread-all-shots,node-prices,
                     node-prices-64,spread-node-prices,spread-all-shots-node-prices]
 
 Every variant is meta-trained on the same training devices (every fourth
@@ -18,7 +18,9 @@ devices of each space, on up to 3000 random archs plus the suite, at K = 3 and 1
 * ``no-supernet``: suites without their anchor (the supernet, or the
   largest arch): the first reference becomes the anchor, so the descriptor
   and the ratio target never see the supernet, and K shots are K references;
-* ``half-devices``: half of the training devices (every other one).
+* ``half-devices`` / ``quarter-devices``: half (every other one) / a quarter (every
+  fourth one, a subset of that half) of the training devices: with ``base``, the
+  number of pooled training devices against accuracy.
 * ``wide``: node states of 128 instead of 64 (capacity);
 * ``more-resources``: 8 priced resources per base quantity instead of 4 (capacity).
 * ``spread-loss``: each device's query errors in units of its archs' spread
@@ -39,9 +41,12 @@ was trained on. Where that is far below ``benchmarks/ceiling.py``'s many-shot
 reference, the network does not fit those devices, whatever the adaptation does.
 
 Writes ``benchmarks/results/ablations.json``:
-``{variant: {space: {k3, k10, seen_k10}, steps, recipe_version, seed, train_s}}``
-(the key is ``"<variant> seed <n>"`` for a ``--seed`` other than 0), adding to
-what is there (runs with different ``--variants`` or ``--seed`` may share ``--out``).
+``{variant: {space: {k3, k10, seen_k10}, steps, recipe_version, feature_schema,
+seed, train_devices, train_s}}`` (the key is ``"<variant> seed <n>"`` for a
+``--seed`` other than 0), adding to what is there (runs with different
+``--variants`` or ``--seed`` may share ``--out``), and draws every variant in the
+file next to it (``--plot``, default the same name with ``.png``): mean ρ at K = 3
+and 10 per space, and ρ against the number of training devices.
 Graphs come from the graph cache (``FEWLAT_CACHE_DIR``), so ``train_s`` is training alone.
 """
 
@@ -53,11 +58,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 from fewlat._files import replace_atomically
 from fewlat.hwdesc import build_suite
 from fewlat.meta.evaluation import evaluate, mean_scores
+from fewlat.meta.features import FEATURE_SCHEMA_VERSION
 from fewlat.meta.predictor import (
     RECIPE_VERSION,
     GraphCache,
@@ -93,7 +103,11 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="the recipe's seed (weights, draws)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ablations.json"))
+    parser.add_argument("--plot", type=Path, help="default: --out with .png")
     args = parser.parse_args()
+    if args.variants == "":  # only redraw the plot of what --out holds
+        _plot(json.loads(args.out.read_text()), args.plot or args.out.with_suffix(".png"))
+        return
     roots = args.data.split(",")
     tables = {s: read_pool(roots, s) for s in SPACES}
     names = sorted({d for t in tables.values() for d in t.devices})
@@ -133,6 +147,7 @@ def _run_variants(
         "raw": (replace(base, target="raw"), ()),
         "no-meta": (replace(base, inner_steps=0), ()),
         "half-devices": (base, tuple(kept[1::2])),
+        "quarter-devices": (base, tuple(d for i, d in enumerate(kept) if i % 4)),
         "no-supernet": (base, ()),
         "wide": (replace(base, model=replace(base.model, hidden=128)), ()),
         "more-resources": (replace(base, model=replace(base.model, resources=8)), ()),
@@ -165,7 +180,9 @@ def _run_variants(
         result = {
             "steps": args.steps,
             "recipe_version": RECIPE_VERSION,
+            "feature_schema": FEATURE_SCHEMA_VERSION,
             "seed": args.seed,
+            "train_devices": len(kept) - len(dropped),
             "train_s": time.perf_counter() - start,
         }
         for space, table in scored.items():
@@ -181,7 +198,52 @@ def _run_variants(
         args.out.parent.mkdir(parents=True, exist_ok=True)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         key = name if args.seed == 0 else f"{name} seed {args.seed}"
-        replace_atomically(args.out, json.dumps({**results, key: result}, indent=1))
+        results = {**results, key: result}
+        replace_atomically(args.out, json.dumps(results, indent=1))
+        _plot(results, args.plot or args.out.with_suffix(".png"))
+
+
+def _plot(results: dict[str, dict], path: Path) -> None:
+    """Bars of mean ρ (K = 3 light, K = 10 dark) per variant and space, ``base`` and
+    its seeds first; the device counts' ρ (``base``, ``half-devices``,
+    ``quarter-devices``) as lines, K = 10 solid and K = 3 dashed."""
+    spaces = [s for s in SPACES if any(s in r for r in results.values())]
+    names = sorted(results, key=lambda n: (not n.startswith("base"), n != "base"))
+    fig, axes = plt.subplots(1, len(spaces) + 1, figsize=(4.2 * (len(spaces) + 1), 4.5))
+    for ax, space in zip(axes[:-1], spaces, strict=True):
+        y = np.arange(len(names))
+        for offset, k, alpha in ((-0.2, "k3", 0.45), (0.2, "k10", 1.0)):
+            rho = [results[n].get(space, {}).get(k, {}).get("spearman", np.nan) for n in names]
+            ax.barh(y + offset, rho, height=0.4, alpha=alpha, color="C0", label=f"K={k[1:]}")
+        ax.set_yticks(y, names if ax is axes[0] else [""] * len(names))
+        ax.invert_yaxis()
+        finite = [
+            r[space][k]["spearman"] for r in results.values() if space in r for k in ("k3", "k10")
+        ]
+        ax.set_xlim(min(finite) - 0.03, min(1.0, max(finite) + 0.02))
+        ax.set_title(space)
+        ax.set_xlabel("mean Spearman ρ, held-out devices")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2)
+    counted = [n for n in ("quarter-devices", "half-devices", "base") if n in results]
+    ax = axes[-1]
+    for i, space in enumerate(spaces):
+        for k, style in (("k10", "o-"), ("k3", "o--")):
+            points = [
+                (results[n]["train_devices"], results[n][space][k]["spearman"])
+                for n in counted
+                if "train_devices" in results[n]
+            ]
+            if points:
+                label = f"{space} K={k[1:]}"
+                ax.plot(*zip(*points, strict=True), style, color=f"C{i}", label=label)
+    ax.set_xlabel("training devices (all spaces)")
+    ax.set_ylabel("mean ρ, held-out devices")
+    ax.set_title("pooled training devices")
+    if ax.lines:
+        ax.legend(fontsize=7, ncol=2, loc="center right")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Device-level cross-validation of the shipped recipe on every device we have, all spaces.
 
     python benchmarks/cv_report.py [--folds 4] [--steps 1875] [--spaces nb201,fbnet,ofa_mbv3]
-        [--loss spread] [--node-prices 16] [--out benchmarks/results]
+        [--loss spread] [--node-prices 16] [--target raw] [--out benchmarks/results]
 
 The same as ``fewlat eval --cv FOLDS`` per space, with the fold models shared
 by all spaces (every device name is in exactly one fold, and each fold model
@@ -12,8 +12,8 @@ resnet_prune models, and every held-out device, calibrated with one training
 space's whole suite, predicts its other training spaces' archs; MAPE, ρ and the
 80% interval's coverage per device. And checks each fold network's
 device state (:func:`largest_device_state`: past ±30 a network has drifted).
-With ``--loss`` or ``--node-prices`` the folds train a candidate recipe instead:
-the shipped one with those changed (give it another ``--out``).
+With ``--loss``, ``--node-prices`` or ``--target`` the folds train a candidate
+recipe instead: the shipped one with those changed (give it another ``--out``).
 
 Writes ``benchmarks/results/cv_<space>.json`` (the ``eval --json`` format),
 ``cv_<space>.png``, ``cv_cross_space.json|png``, ``cv_folds.json`` and prints the
@@ -180,12 +180,15 @@ def main() -> None:
     parser.add_argument(
         "--node-prices", type=int, help="a candidate recipe: ModelConfig.node_prices changed"
     )
+    parser.add_argument(
+        "--target", choices=("ratio", "raw"), help="a candidate recipe: TrainConfig.target changed"
+    )
     args = parser.parse_args()
     roots = args.data.split(",")
     shots = [int(k) for k in args.shots.split(",")]
     recipe = load_checkpoint()
-    if args.loss is not None or args.node_prices is not None:
-        changes = {"loss": args.loss} if args.loss is not None else {}
+    changes = {k: getattr(args, k) for k in ("loss", "target") if getattr(args, k) is not None}
+    if changes or args.node_prices is not None:
         recipe = candidate_recipe(recipe, node_prices=args.node_prices, **changes)
     train = {s: read_pool(roots, s) for s in recipe.suites_}
     fold_dir = cv_fold_dir()
