@@ -2,8 +2,9 @@
 
     python benchmarks/ablations.py [--steps 800] [--seed 0] [--spaces nb201,fbnet,ofa_mbv3]
         [--variants base,no-op-prices,pooled,raw,no-meta,no-supernet,half-devices,
-                    quarter-devices,wide,more-resources,spread-loss,all-shots,spread-all-shots,node-prices,
-                    node-prices-64,spread-node-prices,spread-all-shots-node-prices]
+                    quarter-devices,wide,more-resources,spread-loss,all-shots,
+                    spread-all-shots,node-prices,node-prices-64,spread-node-prices,
+                    spread-all-shots-node-prices] [--out FILE.json] [--plot FILE.png]
 
 Every variant is meta-trained on the same training devices (every fourth
 device name, sorted, is held out, in every space) and scored on the held-out
@@ -46,7 +47,8 @@ seed, train_devices, train_s}}`` (the key is ``"<variant> seed <n>"`` for a
 ``--seed`` other than 0), adding to what is there (runs with different
 ``--variants`` or ``--seed`` may share ``--out``), and draws every variant in the
 file next to it (``--plot``, default the same name with ``.png``): mean ρ at K = 3
-and 10 per space, and ρ against the number of training devices.
+and 10 per space, and ρ against the number of training devices. ``--variants ''``
+trains nothing and only redraws the plot of what ``--out`` holds.
 Graphs come from the graph cache (``FEWLAT_CACHE_DIR``), so ``train_s`` is training alone.
 """
 
@@ -231,7 +233,7 @@ def _plot(results: dict[str, dict], path: Path) -> None:
             points = [
                 (results[n]["train_devices"], results[n][space][k]["spearman"])
                 for n in counted
-                if "train_devices" in results[n]
+                if "train_devices" in results[n] and space in results[n]
             ]
             if points:
                 label = f"{space} K={k[1:]}"

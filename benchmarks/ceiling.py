@@ -80,6 +80,8 @@ def noise_error_bounds(median_rel_diff: float | None) -> dict[str, float | None]
     from the median |Δ|/y between two passes (Gaussian noise; None: no retest)."""
     if median_rel_diff is None:
         return {"noise_mape": None, "noise_acc10": None}
+    if median_rel_diff <= 0:  # no noise measured
+        return {"noise_mape": 0.0, "noise_acc10": 1.0}
     sigma = median_rel_diff / 0.6745 / math.sqrt(2)
     return {
         "noise_mape": sigma * math.sqrt(2 / math.pi),
