@@ -45,14 +45,10 @@ SPACES = ("nb201", "fbnet", "ofa_mbv3", "resnet_prune")
 
 def pytorch_default_export(arch: str) -> bytes:
     """A zoo member exported as ``torch.onnx.export`` does by default (batch norm folded)."""
-    from fewlat.spaces._zoo_export import export_module
-    from fewlat.spaces._zoo_models import build_module
+    from fewlat.spaces._zoo_export import export_member
 
-    zoo = get_space("zoo")
-    member = zoo.parse(arch)
-    module = build_module(member.family, member.width, member.resolution, seed=0)
-    shape = zoo.input_shape(arch)
-    return export_module(module, shape, name=arch, keep_batch_norm=False).SerializeToString()
+    member = get_space("zoo").parse(arch)
+    return export_member(member, keep_batch_norm=False).SerializeToString()
 
 
 def writings(space: str, archs: list[str]) -> tuple[list[bytes], list[bytes], str]:

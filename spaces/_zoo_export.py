@@ -15,18 +15,36 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from typing import TYPE_CHECKING
 
 import onnx
 import torch
 from torch import nn
 
-__all__ = ["OPSET", "export_module", "strip_float_data"]
+from fewlat.spaces._zoo_models import build_module
+
+if TYPE_CHECKING:
+    from fewlat.spaces.zoo import ZooArch
+
+__all__ = ["OPSET", "export_member", "export_module", "strip_float_data"]
 
 #: opset of the exported models (same as :data:`fewlat.spaces.OPSET`)
 OPSET = 17
 
 # the legacy exporter keeps process-wide state while it runs: one export at a time
 _EXPORT_LOCK = threading.Lock()
+
+
+def export_member(
+    member: ZooArch, *, seed: int = 0, keep_batch_norm: bool = True, opset: int = OPSET
+) -> onnx.ModelProto:
+    """Build the zoo ``member`` with weights seeded by ``seed`` and export it with
+    :func:`export_module` (``keep_batch_norm`` and ``opset`` as there)."""
+    module = build_module(member.family, member.width, member.resolution, seed=seed)
+    shape = (1, 3, member.resolution, member.resolution)
+    return export_module(
+        module, shape, name=member.arch, keep_batch_norm=keep_batch_norm, opset=opset
+    )
 
 
 def export_module(

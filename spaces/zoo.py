@@ -201,12 +201,9 @@ class ZooSpace(Space):
 
 def _export(member: ZooArch, seed: int) -> onnx.ModelProto:
     """Build ``member`` with seeded weights and export it (imports torch on first use)."""
-    from fewlat.spaces._zoo_export import export_module
-    from fewlat.spaces._zoo_models import build_module
+    from fewlat.spaces._zoo_export import export_member
 
-    module = build_module(member.family, member.width, member.resolution, seed=seed)
-    shape = (1, 3, member.resolution, member.resolution)
-    return export_module(module, shape, name=member.arch)
+    return export_member(member, seed=seed)
 
 
 @functools.cache

@@ -23,8 +23,7 @@ from fewlat.meta.features import (
 )
 from fewlat.meta.graph import encode
 from fewlat.spaces import OPSET, get_space
-from fewlat.spaces._zoo_export import export_module
-from fewlat.spaces._zoo_models import build_module
+from fewlat.spaces._zoo_export import export_member
 from tests.graph_models import conv_model, light_bytes
 
 _COL = {name: i for i, name in enumerate(NODE_FEATURES)}
@@ -108,10 +107,7 @@ def test_pytorchs_default_export_gives_the_features_of_fewlats_export(
     # fewlat exports the zoo with batch norm kept; PyTorch's default export folds it into
     # the convs, as a user's model comes; runtimes fold it anyway, so the latency is the same
     zoo = get_space("zoo")
-    member = zoo.parse(arch)
-    module = build_module(member.family, member.width, member.resolution, seed=0)
-    shape = zoo.input_shape(arch)
-    proto = export_module(module, shape, name=arch, keep_batch_norm=False, opset=opset)
+    proto = export_member(zoo.parse(arch), keep_batch_norm=False, opset=opset)
     default = proto.SerializeToString()
     assert "BatchNormalization" not in encode(default).ops
     kept = zoo.to_onnx(arch)
